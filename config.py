@@ -1,0 +1,94 @@
+"""Configuration from the environment, with safe development defaults and nothing secret."""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+class Config:
+    """Settings read once from the environment when the app is created."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'dealer_leads.sqlite3'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLITE_BUSY_TIMEOUT_MS = _int("SQLITE_BUSY_TIMEOUT_MS", 15000)
+    PHOTOS_DIR = os.environ.get("PHOTOS_DIR", str(BASE_DIR / "photos"))
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+
+    # Defaults for a fresh installation; the admin edits the live values in the database.
+    DEALERSHIP_TIMEZONE = os.environ.get("DEALERSHIP_TIMEZONE", "America/Toronto")
+    DEALERSHIP_COUNTRY = os.environ.get("DEALERSHIP_COUNTRY", "CA")
+    DEALERSHIP_NAME = os.environ.get("DEALERSHIP_NAME", "Maple Ridge Motors")
+
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+    MAIL_PORT = _int("MAIL_PORT", 587)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS", True)
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "leads@localhost")
+    IMAP_HOST = os.environ.get("IMAP_HOST", "")
+    IMAP_PORT = _int("IMAP_PORT", 993)
+    IMAP_USERNAME = os.environ.get("IMAP_USERNAME", "")
+    IMAP_PASSWORD = os.environ.get("IMAP_PASSWORD", "")
+    IMAP_USE_SSL = _bool("IMAP_USE_SSL", True)
+    SMS_API_URL = os.environ.get("SMS_API_URL", "")
+    SMS_ACCOUNT_SID = os.environ.get("SMS_ACCOUNT_SID", "")
+    SMS_AUTH_TOKEN = os.environ.get("SMS_AUTH_TOKEN", "")
+    SMS_FROM_NUMBER = os.environ.get("SMS_FROM_NUMBER", "")
+
+    # Request limits: bodies over this are refused with 413 before they are read.
+    MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
+    MAX_LEAD_BODY_BYTES = _int("MAX_LEAD_BODY_BYTES", 512 * 1024)
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    WTF_CSRF_TIME_LIMIT = None
+
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+    INQUIRY_RATE_LIMIT = os.environ.get("INQUIRY_RATE_LIMIT", "20 per hour")
+    INQUIRY_MIN_FILL_SECONDS = _int("INQUIRY_MIN_FILL_SECONDS", 3)
+
+    TRIAGE_PAGE_SIZE = _int("TRIAGE_PAGE_SIZE", 50)
+    WORKER_HOUSEKEEPING_MINUTES = _int("WORKER_HOUSEKEEPING_MINUTES", 60)
+    IDEMPOTENCY_KEEP_DAYS = _int("IDEMPOTENCY_KEEP_DAYS", 7)
+
+
+class ProductionConfig(Config):
+    """Production refuses to start with the development secret key."""
+
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+
+class TestingConfig(Config):
+    """Tests: a throw-away database (TEST_DATABASE_URL or SQLite in a temp dir), fast hashing."""
+
+    TESTING = True
+    SECRET_KEY = "testing"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    RATELIMIT_ENABLED = False
+    WTF_CSRF_ENABLED = False  # tests that check CSRF turn it back on
+    INQUIRY_MIN_FILL_SECONDS = 0
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"

@@ -1,0 +1,39 @@
+"""The admin's forms: dealership settings and user state."""
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, IntegerField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from dealer_leads.auth.models import ROLES
+
+
+class SettingsForm(FlaskForm):
+    name = StringField("Dealership name", validators=[DataRequired(), Length(max=120)])
+    street = StringField("Street", validators=[Length(max=200)])
+    city = StringField("City", validators=[Length(max=100)])
+    region = StringField("Province / state", validators=[Length(max=50)])
+    postal_code = StringField("Postal code", validators=[Length(max=20)])
+    country = StringField(
+        "Country (ISO code, e.g. CA)", validators=[DataRequired(), Length(min=2, max=2)]
+    )
+    phone = StringField("Phone", validators=[Length(max=40)])
+    email = EmailField("E-mail", validators=[Optional(), Length(max=254)])
+    website = StringField("Web site", validators=[Length(max=200)])
+    timezone = StringField("Time zone", validators=[DataRequired(), Length(max=64)])
+    duplicate_window_days = IntegerField(
+        "Repeat-inquiry window (days)", validators=[DataRequired(), NumberRange(0, 365)]
+    )
+    auto_assign = BooleanField("Assign new sales leads round robin")
+    service_email = EmailField(
+        "Service department e-mail", validators=[Optional(), Length(max=254)]
+    )
+    parts_email = EmailField("Parts department e-mail", validators=[Optional(), Length(max=254)])
+    finance_email = EmailField(
+        "Finance department e-mail", validators=[Optional(), Length(max=254)]
+    )
+
+
+class UserStateForm(FlaskForm):
+    role = SelectField("Role", choices={r: r.title() for r in ROLES})
+    active = BooleanField("Active")
+    on_shift = BooleanField("On shift")

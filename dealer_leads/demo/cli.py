@@ -1,0 +1,15 @@
+"""`flask demo seed`: a living demo dealership."""
+
+import click
+from flask.cli import AppGroup
+
+demo_cli = AppGroup("demo", help="Demo data.")
+
+
+@demo_cli.command("seed")
+@click.option("--if-empty", is_flag=True, help="Do nothing when users exist already.")
+def seed_command(if_empty: bool) -> None:
+    """Fill the database with a demo dealership."""
+    from dealer_leads.demo.seed import seed_demo
+
+    seed_demo(if_empty=if_empty, echo=click.echo)

@@ -1,0 +1,454 @@
+"""The intake service every channel calls: keep the raw payload, parse, match, dedupe, route.
+
+`store_inbound` commits the raw bytes on their own, so nothing a customer sent is lost even if
+parsing fails; `process_inbound` turns a stored payload into leads in one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, text
+from sqlalchemy.exc import IntegrityError
+
+from dealer_leads.admin.services import get_dealership
+from dealer_leads.auth.models import User
+from dealer_leads.database import now_utc
+from dealer_leads.extensions import db
+from dealer_leads.inventory.models import Vehicle
+from dealer_leads.leads.channels import InvalidPayload, parse_payload
+from dealer_leads.leads.models import (
+    OPEN_STATUSES,
+    Customer,
+    InboundPayload,
+    Lead,
+    LeadSource,
+    LeadVehicle,
+)
+from dealer_leads.leads.normalize import (
+    LeadIn,
+    NormalContact,
+    VehicleIn,
+    clean_text,
+    normalize_contact,
+    route_department,
+    sales_kind,
+)
+from dealer_leads.leads.timeline import next_advisor_in_rotation, record_event, set_assignee
+
+DEFAULT_SOURCES = {
+    "form": "Website",
+    "api": "API",
+    "adf": "ADF",
+    "email": "E-mail",
+    "manual": "Walk-in",
+}
+
+
+@dataclass
+class IntakeResult:
+    """What became of one prospect: the lead it landed on and why."""
+
+    lead_id: int
+    customer_id: int
+    duplicate: bool
+    warnings: list[str] = field(default_factory=list)
+    rule: str = ""
+
+    def as_dict(self) -> dict:
+        return {
+            "lead_id": self.lead_id,
+            "customer_id": self.customer_id,
+            "duplicate": self.duplicate,
+            "warnings": self.warnings,
+        }
+
+
+class InboundNotFound(LookupError):
+    """No stored payload with that id."""
+
+
+class InboundAlreadyHandled(ValueError):
+    """The payload was processed or discarded already."""
+
+
+def body_hash(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+def store_inbound(
+    channel: str,
+    raw: bytes,
+    *,
+    content_type: str = "",
+    source_ip: str = "",
+    api_key_id: int | None = None,
+    idempotency_key: str | None = None,
+    status: str = "received",
+    error: str = "",
+) -> InboundPayload:
+    """Write the payload as received, before anything else looks at it (commits)."""
+    inbound = InboundPayload(
+        channel=channel,
+        raw=raw,
+        content_type=content_type[:200],
+        source_ip=source_ip[:45],
+        api_key_id=api_key_id,
+        idempotency_key=idempotency_key,
+        request_hash=body_hash(raw),
+        status=status,
+        error=error,
+    )
+    db.session.add(inbound)
+    db.session.commit()
+    return inbound
+
+
+def process_inbound(
+    inbound_id: int,
+    *,
+    now: datetime | None = None,
+    raw: bytes | None = None,
+    by: User | None = None,
+) -> list[IntakeResult]:
+    """Parse a stored payload and ingest every prospect in it (commits).
+
+    `raw` replaces the payload text (a person corrected it in the review queue). On a payload
+    that cannot be parsed the payload is marked failed with the reason, and InvalidPayload is
+    raised for the caller to report.
+    """
+    for attempt in range(3):
+        try:
+            return _process_once(inbound_id, now or now_utc(), raw, by)
+        except IntegrityError:
+            # A concurrent request stored the same provider id or customer first; on the
+            # next attempt the rules see its row and treat this one as the duplicate it is.
+            db.session.rollback()
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _process_once(
+    inbound_id: int, now: datetime, raw: bytes | None, by: User | None
+) -> list[IntakeResult]:
+    inbound = db.session.get(InboundPayload, inbound_id)
+    if inbound is None:
+        raise InboundNotFound(f"no inbound payload #{inbound_id}")
+    if inbound.status in ("processed", "discarded"):
+        raise InboundAlreadyHandled(f"payload #{inbound_id} is {inbound.status} already")
+    if raw is not None:
+        inbound.raw, inbound.request_hash = raw, body_hash(raw)
+    try:
+        prospects = parse_payload(inbound.channel, inbound.raw)
+    except InvalidPayload as error:
+        _mark_failed(inbound, error)
+        raise
+    results = [ingest_lead(prospect, inbound, now=now, by=by) for prospect in prospects]
+    inbound.status, inbound.error, inbound.processed_at = "processed", "", now
+    inbound.response = {"results": [result.as_dict() for result in results]}
+    db.session.commit()
+    return results
+
+
+def _mark_failed(inbound: InboundPayload, error: InvalidPayload) -> None:
+    details = "; ".join(f"{path}: {problem}" for path, problem in error.fields.items())
+    inbound.status = "failed"
+    inbound.error = f"{error.message}{' (' + details + ')' if details else ''}"[:5000]
+    db.session.commit()
+
+
+def ingest_lead(
+    prospect: LeadIn, inbound: InboundPayload, *, now: datetime, by: User | None = None
+) -> IntakeResult:
+    """Normalise one prospect, then land it: duplicate, repeat inquiry or new lead (flushes)."""
+    dealership = get_dealership()
+    contact = normalize_contact(prospect.contact, region=dealership.country or "US")
+    warnings = list(prospect.warnings) + contact.warnings
+    source = clean_text(prospect.source, 100) or DEFAULT_SOURCES.get(inbound.channel, "Other")
+    provider_id = clean_text(prospect.provider_lead_id, 200) or None
+    _lock_keys(source.lower(), provider_id, contact.email, contact.phone)
+
+    if provider_id:
+        known = db.session.scalar(
+            db.select(LeadSource).where(
+                LeadSource.source_key == source.lower(), LeadSource.provider_lead_id == provider_id
+            )
+        )
+        if known is not None:
+            return _same_provider_id(known.lead, source, provider_id, inbound, now, warnings)
+
+    customer, customer_rule = _match_or_create_customer(contact, prospect)
+    department, routing_rule = route_department(prospect)
+    window = timedelta(days=dealership.duplicate_window_days)
+    open_lead = _open_lead_within(customer, department, now - window)
+    if open_lead is not None:
+        rule = (
+            "resend of an open lead"
+            if prospect.is_resend
+            else (f"repeat inquiry within {window.days} days while lead is open")
+        )
+        return _repeat_inquiry(
+            open_lead, prospect, source, provider_id, inbound, now, warnings, rule
+        )
+    if prospect.is_resend:
+        warnings.append("marked as a resend, but no earlier copy was received; kept as new")
+    lead = _new_lead(
+        prospect,
+        customer,
+        inbound,
+        source,
+        provider_id,
+        now,
+        warnings,
+        department=department,
+        routing_rule=routing_rule,
+    )
+    record_event(
+        lead,
+        "inquiry",
+        f"Inquiry from {source} ({inbound.channel})",
+        at=now,
+        user=by,
+        source=source,
+        inbound_id=inbound.id,
+        customer_rule=customer_rule,
+        routing_rule=routing_rule,
+        warnings=warnings,
+        requested_at=prospect.requested_at.isoformat() if prospect.requested_at else None,
+    )
+    if department == "sales" and dealership.auto_assign:
+        advisor = next_advisor_in_rotation(now)
+        if advisor is not None:
+            set_assignee(lead, advisor, by=None, rule="round robin among advisors on shift", at=now)
+    db.session.flush()
+    return IntakeResult(lead.id, customer.id, False, warnings, rule="new lead")
+
+
+def _lock_keys(*keys: str | None) -> None:
+    """On PostgreSQL, serialise intakes that share a customer or provider id (SQLite has
+    one writer at a time already), so two racing posts cannot both create the same lead."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted({k for k in keys if k}):
+        db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+
+
+def _same_provider_id(
+    lead: Lead,
+    source: str,
+    provider_id: str,
+    inbound: InboundPayload,
+    now: datetime,
+    warnings: list[str],
+) -> IntakeResult:
+    lead = _surviving(lead)
+    record_event(
+        lead,
+        "duplicate",
+        f"{source} sent lead {provider_id} again; kept as one lead",
+        at=now,
+        rule="same provider id",
+        source=source,
+        inbound_id=inbound.id,
+    )
+    db.session.flush()
+    warnings.append(f"{source} lead {provider_id} was received before as lead #{lead.id}")
+    return IntakeResult(lead.id, lead.customer_id, True, warnings, rule="same provider id")
+
+
+def _surviving(lead: Lead) -> Lead:
+    """Follow merges to the lead that absorbed this one."""
+    seen = set()
+    while lead.merged_into_id and lead.id not in seen:
+        seen.add(lead.id)
+        lead = db.session.get(Lead, lead.merged_into_id)
+    return lead
+
+
+def _match_or_create_customer(contact: NormalContact, prospect: LeadIn) -> tuple[Customer, str]:
+    """Match by e-mail first, then phone; fill gaps on a match; else a new customer."""
+    customer, rule = None, ""
+    if contact.email and contact.email_valid:
+        customer, rule = _find_customer(Customer.email == contact.email), "matched by e-mail"
+    if customer is None and contact.phone and contact.phone_valid:
+        customer, rule = _find_customer(Customer.phone == contact.phone), "matched by phone"
+    if customer is None:
+        customer, rule = Customer(), "new customer"
+        db.session.add(customer)
+    _fill_customer(customer, contact, prospect)
+    db.session.flush()
+    return customer, rule
+
+
+def _find_customer(condition) -> Customer | None:
+    query = (
+        db.select(Customer)
+        .where(condition, Customer.merged_into_id.is_(None))
+        .order_by(Customer.id)
+        .limit(1)
+    )
+    return db.session.scalar(query)
+
+
+def _fill_customer(customer: Customer, contact: NormalContact, prospect: LeadIn) -> None:
+    """Fill what the customer record lacks; never overwrite what staff may have corrected."""
+    given = prospect.contact
+    values = {
+        "first_name": contact.first_name,
+        "last_name": contact.last_name,
+        "street": clean_text(given.street, 200),
+        "city": clean_text(given.city, 100),
+        "region": clean_text(given.region, 50),
+        "postal_code": clean_text(given.postal_code, 20),
+        "country": clean_text(given.country, 60),
+    }
+    for name, value in values.items():
+        if value and not getattr(customer, name):
+            setattr(customer, name, value)
+    if contact.email and not customer.email:
+        customer.email, customer.email_valid = contact.email, contact.email_valid
+    if contact.phone and not customer.phone:
+        customer.phone, customer.phone_valid = contact.phone, contact.phone_valid
+
+
+def _open_lead_within(customer: Customer, department: str, since: datetime) -> Lead | None:
+    if customer.id is None:
+        return None
+    query = (
+        db.select(Lead)
+        .where(
+            Lead.customer_id == customer.id,
+            Lead.department == department,
+            Lead.status.in_(OPEN_STATUSES),
+            Lead.merged_into_id.is_(None),
+            Lead.last_activity_at >= since,
+        )
+        .order_by(Lead.last_activity_at.desc())
+        .limit(1)
+    )
+    return db.session.scalar(query)
+
+
+def _repeat_inquiry(
+    lead: Lead,
+    prospect: LeadIn,
+    source: str,
+    provider_id: str | None,
+    inbound: InboundPayload,
+    now: datetime,
+    warnings: list[str],
+    rule: str,
+) -> IntakeResult:
+    db.session.add(
+        LeadSource(
+            lead=lead,
+            source=source,
+            source_key=source.lower(),
+            provider_lead_id=provider_id,
+            inbound_id=inbound.id,
+            received_at=now,
+        )
+    )
+    known = {(v.vin, v.stock, v.year, v.make.lower(), v.model.lower()) for v in lead.vehicles}
+    for wanted in prospect.vehicles:
+        key = (wanted.vin, wanted.stock, wanted.year, wanted.make.lower(), wanted.model.lower())
+        if key not in known:
+            lead.vehicles.append(_lead_vehicle(wanted))
+    if prospect.comments:
+        lead.comments = (
+            f"{lead.comments}\n\n[{source}, {now:%Y-%m-%d %H:%M} UTC]\n{prospect.comments}".strip()[
+                :50_000
+            ]
+        )
+    lead.latest_source = source
+    record_event(
+        lead,
+        "repeat_inquiry",
+        f"New inquiry from {source} added to this open lead",
+        at=now,
+        rule=rule,
+        source=source,
+        inbound_id=inbound.id,
+        comments=prospect.comments[:2000],
+    )
+    db.session.flush()
+    warnings.append(f"added to open lead #{lead.id} ({rule})")
+    return IntakeResult(lead.id, lead.customer_id, True, warnings, rule=rule)
+
+
+def _new_lead(
+    prospect: LeadIn,
+    customer: Customer,
+    inbound: InboundPayload,
+    source: str,
+    provider_id: str | None,
+    now: datetime,
+    warnings: list[str],
+    *,
+    department: str,
+    routing_rule: str,
+) -> Lead:
+    lead = Lead(
+        customer=customer,
+        inbound_id=inbound.id,
+        channel=inbound.channel,
+        source=source,
+        latest_source=source,
+        department=department,
+        sales_kind=sales_kind(prospect),
+        routing_rule=routing_rule,
+        status="new",
+        comments=prospect.comments[:50_000],
+        received_at=now,
+        last_activity_at=now,
+        extensions=dict(prospect.extensions),
+        warnings=warnings,
+    )
+    db.session.add(lead)
+    lead.vehicles = [_lead_vehicle(wanted) for wanted in prospect.vehicles]
+    lead.sources = [
+        LeadSource(
+            source=source,
+            source_key=source.lower(),
+            provider_lead_id=provider_id,
+            inbound_id=inbound.id,
+            received_at=now,
+        )
+    ]
+    return lead
+
+
+def _lead_vehicle(wanted: VehicleIn) -> LeadVehicle:
+    vehicle = LeadVehicle(
+        interest=wanted.interest,
+        status=wanted.status,
+        year=wanted.year,
+        make=wanted.make[:50],
+        model=wanted.model[:50],
+        trim=wanted.trim[:80],
+        vin=wanted.vin[:17],
+        stock=wanted.stock[:30],
+        odometer=wanted.odometer,
+        odometer_units=wanted.odometer_units[:5],
+        price=wanted.price,
+        color=wanted.color[:50],
+        comments=wanted.comments[:2000],
+    )
+    if wanted.interest not in ("trade-in", "sell"):
+        vehicle.vehicle_id = _stock_vehicle_id(wanted.vin, wanted.stock)
+    return vehicle
+
+
+def _stock_vehicle_id(vin: str, stock: str) -> int | None:
+    """Link to our inventory by VIN, else by stock number."""
+    conditions = []
+    if len(vin) == 17:
+        conditions.append(Vehicle.vin == vin)
+    if stock:
+        conditions.append(func.upper(Vehicle.stock_number) == stock.upper())
+    if not conditions:
+        return None
+    return db.session.scalar(db.select(Vehicle.id).where(or_(*conditions)).limit(1))

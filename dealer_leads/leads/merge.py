@@ -1,0 +1,593 @@
+"""Merging two leads or two customers field by field, and undoing a merge exactly.
+
+A merge keeps a snapshot of both rows and the ids of every row it moved, taken before anything
+changes, so that undoing it restores the rows as they were. Every automatic decision (earliest
+dates, rows moved, values that follow another choice) is written on the timeline with its rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
+
+from sqlalchemy import or_, select, text, update
+from sqlalchemy.orm import joinedload, selectinload
+
+from dealer_leads.auth.models import User
+from dealer_leads.database import now_utc
+from dealer_leads.extensions import db
+from dealer_leads.leads.models import (
+    OPEN_STATUSES,
+    Customer,
+    Lead,
+    LeadEvent,
+    LeadSource,
+    LeadVehicle,
+    Merge,
+)
+from dealer_leads.leads.services import SUPERVISING_ROLES, LeadNotFound
+from dealer_leads.leads.timeline import record_event
+
+LEAD_MERGE_FIELDS = (
+    "status",
+    "lost_reason",
+    "assigned_to_id",
+    "source",
+    "department",
+    "sales_kind",
+    "comments",
+    "customer_id",
+)
+CUSTOMER_MERGE_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "street",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+)
+LABELS = {
+    "status": "Status",
+    "lost_reason": "Lost reason",
+    "assigned_to_id": "Assigned to",
+    "source": "Source",
+    "department": "Department",
+    "sales_kind": "New or used",
+    "comments": "Comments",
+    "customer_id": "Customer",
+    "first_name": "First name",
+    "last_name": "Last name",
+    "email": "E-mail",
+    "phone": "Phone",
+    "street": "Street",
+    "city": "City",
+    "region": "Province / state",
+    "postal_code": "Postal code",
+    "country": "Country",
+    "received_at": "Received",
+    "first_response_at": "First response",
+    "vehicles": "Vehicles",
+    "sources": "Inquiries",
+}
+SIDES = ("survivor", "merged")
+BOTH = "both"  # comments only: the survivor's, then the merged lead's
+LEAD_SNAPSHOT_FIELDS = (*LEAD_MERGE_FIELDS, "received_at", "first_response_at", "merged_into_id")
+CUSTOMER_SNAPSHOT_FIELDS = (*CUSTOMER_MERGE_FIELDS, "email_valid", "phone_valid", "merged_into_id")
+DATETIME_FIELDS = ("received_at", "first_response_at")
+LEAD_ROWS = {"vehicles": LeadVehicle, "sources": LeadSource, "events": LeadEvent}
+MAX_COMMENTS = 50_000
+
+
+class MergeRefused(ValueError):
+    """A merge or undo that cannot be done as asked; the message says why."""
+
+
+class CompareRow(NamedTuple):
+    """One line of the side-by-side table the supervisor chooses from."""
+
+    field: str
+    label: str
+    value_a: str
+    value_b: str
+
+    @property
+    def differs(self) -> bool:
+        return self.value_a != self.value_b
+
+
+@dataclass
+class MergeEntry:
+    """A merge as the merges page lists it."""
+
+    merge: Merge
+    by: str
+    taken: list[str]
+
+
+# --- shared helpers (add and flush, never commit) ---------------------------------------------
+
+
+def _require_supervisor(viewer: User | None) -> None:
+    if viewer is None or getattr(viewer, "role", None) not in SUPERVISING_ROLES:
+        raise MergeRefused("only the supervisor or an admin can merge or undo a merge")
+
+
+def _resolve_choices(fields: tuple[str, ...], choices: dict, both: tuple[str, ...] = ()) -> dict:
+    """Every field mapped to the side its value comes from; the survivor unless chosen."""
+    unknown = sorted(set(choices) - set(fields))
+    if unknown:
+        raise MergeRefused(f"cannot merge field(s) {', '.join(map(str, unknown))}")
+    sides = {}
+    for field in fields:
+        side = choices.get(field) or "survivor"
+        if side not in SIDES and not (side == BOTH and field in both):
+            raise MergeRefused(f"{LABELS[field]}: choose the survivor's or the merged value")
+        sides[field] = side
+    return sides
+
+
+def _pair(model: type, survivor_id: int, merged_id: int, noun: str, *, lock: bool) -> tuple:
+    """Both rows, locked in id order when about to change them; refused if not mergeable."""
+    if survivor_id == merged_id:
+        raise MergeRefused(f"a {noun} cannot be merged with itself")
+    query = select(model).where(model.id.in_([survivor_id, merged_id])).order_by(model.id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    rows = {row.id: row for row in db.session.scalars(query)}
+    for row_id in (survivor_id, merged_id):
+        if row_id not in rows:
+            raise MergeRefused(f"no {noun} #{row_id}")
+        if rows[row_id].merged_into_id is not None:
+            raise MergeRefused(
+                f"{noun} #{row_id} was merged into {noun} #{rows[row_id].merged_into_id} already"
+            )
+    return rows[survivor_id], rows[merged_id]
+
+
+def _lock_contact_keys(customer_ids: list[int]) -> None:
+    """On PostgreSQL take the intake's advisory locks on these customers' e-mails and phones
+    (in the same sorted order), so no inquiry lands on a row while it is being merged."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    rows = db.session.execute(
+        select(Customer.email, Customer.phone).where(Customer.id.in_(customer_ids))
+    ).all()
+    for key in sorted({value for row in rows for value in row if value}):
+        db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+
+
+def _values(row: db.Model, fields: tuple[str, ...]) -> dict:
+    """The row's fields as JSON values (datetimes as ISO 8601)."""
+    values = {}
+    for field in fields:
+        value = getattr(row, field)
+        values[field] = value.isoformat() if isinstance(value, datetime) else value
+    return values
+
+
+def _restore(row: db.Model, values: dict) -> None:
+    for field, value in values.items():
+        if field in DATETIME_FIELDS and value is not None:
+            value = datetime.fromisoformat(value)
+        setattr(row, field, value)
+
+
+def _move_rows(model: type, ids: list[int], column: str, target_id: int) -> None:
+    if ids:
+        db.session.execute(update(model).where(model.id.in_(ids)).values({column: target_id}))
+
+
+def _ids(model: type, condition) -> list[int]:
+    return list(db.session.scalars(select(model.id).where(condition).order_by(model.id)))
+
+
+def _add_merge(
+    kind: str,
+    viewer: User,
+    survivor_id: int,
+    merged_id: int,
+    sides: dict,
+    snapshot: dict,
+    now: datetime,
+) -> Merge:
+    merge = Merge(
+        kind=kind,
+        survivor_id=survivor_id,
+        merged_id=merged_id,
+        choices=sides,
+        snapshot=snapshot,
+        user_id=viewer.id,
+        at=now,
+    )
+    db.session.add(merge)
+    db.session.flush()
+    return merge
+
+
+def _taken_summary(sides: dict) -> str:
+    """'status, comments (both)': the fields not kept from the survivor."""
+    taken = [
+        LABELS[f].lower() + (" (both)" if side == BOTH else "")
+        for f, side in sides.items()
+        if side != "survivor"
+    ]
+    return ", ".join(taken) if taken else ""
+
+
+# --- leads ------------------------------------------------------------------------------------
+
+
+def _lead_sides(choices: dict) -> tuple[dict, dict]:
+    """The chosen sides, and the rules that decided the fields nobody chose."""
+    sides = _resolve_choices(LEAD_MERGE_FIELDS, choices, both=("comments",))
+    rules = {}
+    if "lost_reason" not in choices and "status" in choices:
+        sides["lost_reason"] = sides["status"]
+        rules["lost_reason"] = "not chosen: follows the side the status came from"
+    return sides, rules
+
+
+def _apply_lead_choices(survivor: Lead, merged: Lead, sides: dict, rules: dict) -> None:
+    if sides["comments"] == BOTH:
+        parts = [c.strip() for c in (survivor.comments, merged.comments) if c.strip()]
+        survivor.comments = "\n\n".join(dict.fromkeys(parts))[:MAX_COMMENTS]
+    for field in LEAD_MERGE_FIELDS:
+        if sides[field] == "merged":
+            setattr(survivor, field, getattr(merged, field))
+    if survivor.status != "lost" and survivor.lost_reason:
+        survivor.lost_reason = ""
+        rules["lost_reason"] = "cleared: the merged lead is not lost"
+    survivor.received_at = min(survivor.received_at, merged.received_at)
+    rules["received_at"] = "earliest received of the two leads"
+    responses = [t for t in (survivor.first_response_at, merged.first_response_at) if t]
+    survivor.first_response_at = min(responses, default=None)
+    rules["first_response_at"] = "earliest first response of the two leads"
+    db.session.expire(survivor, ["assigned_to", "customer"])
+
+
+def merge_leads(viewer: User, survivor_id: int, merged_id: int, choices: dict) -> Merge:
+    """Fold one lead into another: chosen values, its vehicles, inquiries and timeline move."""
+    _require_supervisor(viewer)
+    sides, rules = _lead_sides(choices)
+    _lock_contact_keys(
+        list(
+            db.session.scalars(
+                select(Lead.customer_id).where(Lead.id.in_([survivor_id, merged_id]))
+            )
+        )
+    )
+    survivor, merged = _pair(Lead, survivor_id, merged_id, "lead", lock=True)
+    moved = {name: _ids(model, model.lead_id == merged.id) for name, model in LEAD_ROWS.items()}
+    snapshot = {
+        "survivor": _values(survivor, LEAD_SNAPSHOT_FIELDS),
+        "merged": _values(merged, LEAD_SNAPSHOT_FIELDS),
+        "moved": moved,
+    }
+    _apply_lead_choices(survivor, merged, sides, rules)
+    for name, model in LEAD_ROWS.items():
+        _move_rows(model, moved[name], "lead_id", survivor.id)
+        rules[name] = f"all {len(moved[name])} moved to the surviving lead"
+    db.session.expire(survivor, list(LEAD_ROWS))
+    db.session.expire(merged, list(LEAD_ROWS))
+    merged.merged_into_id = survivor.id
+    now = now_utc()
+    merge = _add_merge("lead", viewer, survivor.id, merged.id, sides, snapshot, now)
+    _record_lead_merge(merge, survivor, merged, viewer, rules, now)
+    db.session.commit()
+    return merge
+
+
+def _record_lead_merge(
+    merge: Merge, survivor: Lead, merged: Lead, viewer: User, rules: dict, now: datetime
+) -> None:
+    taken = _taken_summary(merge.choices)
+    values = (
+        f"from #{merged.id}: {taken}; the rest from #{survivor.id}"
+        if taken
+        else f"every value from #{survivor.id}"
+    )
+    record_event(
+        survivor,
+        "merge",
+        f"Lead #{merged.id} merged into this lead by {viewer.name}; {values}",
+        user=viewer,
+        at=now,
+        merge_id=merge.id,
+        survivor_id=survivor.id,
+        merged_id=merged.id,
+        choices=merge.choices,
+        rules=rules,
+    )
+    record_event(
+        merged,
+        "merge",
+        f"Merged into lead #{survivor.id} by {viewer.name}; {values}",
+        user=viewer,
+        at=now,
+        merge_id=merge.id,
+        survivor_id=survivor.id,
+        merged_id=merged.id,
+        choices=merge.choices,
+        rules=rules,
+    )
+
+
+def _undo_lead_merge(merge: Merge, viewer: User, now: datetime) -> None:
+    survivor, merged = _locked_rows(Lead, merge)
+    _restore(survivor, merge.snapshot["survivor"])
+    _restore(merged, merge.snapshot["merged"])
+    for name, model in LEAD_ROWS.items():
+        _move_rows(model, merge.snapshot["moved"][name], "lead_id", merged.id)
+    for lead in (survivor, merged):
+        db.session.expire(lead, [*LEAD_ROWS, "assigned_to", "customer"])
+    rule = "restored the values and rows saved before the merge"
+    record_event(
+        survivor,
+        "merge_undone",
+        f"Merge #{merge.id} undone by {viewer.name}: lead #{merged.id} is separate again",
+        user=viewer,
+        at=now,
+        merge_id=merge.id,
+        rule=rule,
+        moved_back=merge.snapshot["moved"],
+    )
+    record_event(
+        merged,
+        "merge_undone",
+        f"Merge #{merge.id} undone by {viewer.name}: no longer part of lead #{survivor.id}",
+        user=viewer,
+        at=now,
+        merge_id=merge.id,
+        rule=rule,
+        moved_back=merge.snapshot["moved"],
+    )
+
+
+# --- customers --------------------------------------------------------------------------------
+
+
+def merge_customers(viewer: User, survivor_id: int, merged_id: int, choices: dict) -> Merge:
+    """Fold one customer into another: chosen values, and all its leads move."""
+    _require_supervisor(viewer)
+    sides = _resolve_choices(CUSTOMER_MERGE_FIELDS, choices)
+    _lock_contact_keys([survivor_id, merged_id])
+    survivor, merged = _pair(Customer, survivor_id, merged_id, "customer", lock=True)
+    lead_ids = _ids(Lead, Lead.customer_id == merged.id)
+    snapshot = {
+        "survivor": _values(survivor, CUSTOMER_SNAPSHOT_FIELDS),
+        "merged": _values(merged, CUSTOMER_SNAPSHOT_FIELDS),
+        "moved": {"leads": lead_ids},
+    }
+    rules = {"leads": f"all {len(lead_ids)} moved to the surviving customer"}
+    for field in CUSTOMER_MERGE_FIELDS:
+        if sides[field] == "merged":
+            setattr(survivor, field, getattr(merged, field))
+    for field in ("email", "phone"):
+        survivor_valid = getattr(merged if sides[field] == "merged" else survivor, f"{field}_valid")
+        setattr(survivor, f"{field}_valid", survivor_valid)
+        rules[f"{field}_valid"] = f"follows the side the {LABELS[field].lower()} came from"
+    _move_rows(Lead, lead_ids, "customer_id", survivor.id)
+    db.session.expire(survivor, ["leads"])
+    db.session.expire(merged, ["leads"])
+    merged.merged_into_id = survivor.id
+    now = now_utc()
+    merge = _add_merge("customer", viewer, survivor.id, merged.id, sides, snapshot, now)
+    _record_customer_merge(merge, lead_ids, viewer, rules, now)
+    db.session.commit()
+    return merge
+
+
+def _record_customer_merge(
+    merge: Merge, moved: list[int], viewer: User, rules: dict, now: datetime
+) -> None:
+    """A "merge" line on every lead of the surviving customer, the moved ones included."""
+    taken = _taken_summary(merge.choices)
+    values = (
+        f"from #{merge.merged_id}: {taken}; the rest from #{merge.survivor_id}"
+        if taken
+        else f"every detail from #{merge.survivor_id}"
+    )
+    summary = (
+        f"Customer #{merge.merged_id} merged into customer #{merge.survivor_id} by "
+        f"{viewer.name}; {values}"
+    )
+    leads = db.session.scalars(
+        select(Lead).where(Lead.customer_id == merge.survivor_id).order_by(Lead.id)
+    )
+    for lead in leads:
+        record_event(
+            lead,
+            "merge",
+            summary,
+            user=viewer,
+            at=now,
+            merge_id=merge.id,
+            survivor_customer_id=merge.survivor_id,
+            merged_customer_id=merge.merged_id,
+            moved=lead.id in moved,
+            choices=merge.choices,
+            rules=rules,
+        )
+
+
+def _undo_customer_merge(merge: Merge, viewer: User, now: datetime) -> None:
+    survivor, merged = _locked_rows(Customer, merge)
+    _restore(survivor, merge.snapshot["survivor"])
+    _restore(merged, merge.snapshot["merged"])
+    moved = merge.snapshot["moved"]["leads"]
+    _move_rows(Lead, moved, "customer_id", merged.id)
+    db.session.expire(survivor, ["leads"])
+    db.session.expire(merged, ["leads"])
+    summary = (
+        f"Merge #{merge.id} undone by {viewer.name}: customer #{merged.id} is separate "
+        f"from customer #{survivor.id} again"
+    )
+    leads = db.session.scalars(
+        select(Lead).where(Lead.customer_id.in_([survivor.id, merged.id])).order_by(Lead.id)
+    )
+    for lead in leads:
+        record_event(
+            lead,
+            "merge_undone",
+            summary,
+            user=viewer,
+            at=now,
+            merge_id=merge.id,
+            rule="restored the values and rows saved before the merge",
+            moved_back=lead.id in moved,
+        )
+
+
+# --- undo -------------------------------------------------------------------------------------
+
+
+def _locked_rows(model: type, merge: Merge) -> tuple:
+    query = (
+        select(model)
+        .where(model.id.in_([merge.survivor_id, merge.merged_id]))
+        .order_by(model.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    rows = {row.id: row for row in db.session.scalars(query)}
+    survivor, merged = rows.get(merge.survivor_id), rows.get(merge.merged_id)
+    if survivor is None or merged is None or merged.merged_into_id != survivor.id:
+        raise MergeRefused(f"merge #{merge.id} cannot be undone: its rows have changed since")
+    return survivor, merged
+
+
+def _involved(merge: Merge) -> set[tuple[str, int]]:
+    """The rows whose state an undo of this merge would restore."""
+    if merge.kind == "lead":
+        rows = {("lead", merge.survivor_id), ("lead", merge.merged_id)}
+        if merge.choices.get("customer_id") == "merged":
+            rows.add(("customer", merge.snapshot["survivor"]["customer_id"]))
+        return rows
+    rows = {("customer", merge.survivor_id), ("customer", merge.merged_id)}
+    return rows | {("lead", lead_id) for lead_id in merge.snapshot["moved"]["leads"]}
+
+
+def _describe(merge: Merge) -> str:
+    return f"merge #{merge.id} ({merge.kind} #{merge.merged_id} into #{merge.survivor_id})"
+
+
+def _later_merges_in_the_way(merge: Merge) -> list[Merge]:
+    mine = _involved(merge)
+    later = db.session.scalars(
+        select(Merge).where(Merge.id > merge.id, Merge.undone_at.is_(None)).order_by(Merge.id)
+    )
+    return [other for other in later if _involved(other) & mine]
+
+
+def undo_merge(viewer: User, merge_id: int) -> Merge:
+    """Put both rows back exactly as they were before the merge."""
+    _require_supervisor(viewer)
+    merge = db.session.scalar(
+        select(Merge)
+        .where(Merge.id == merge_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if merge is None:
+        raise MergeRefused(f"no merge #{merge_id}")
+    if merge.undone_at is not None:
+        raise MergeRefused(f"merge #{merge_id} was undone already")
+    blocking = _later_merges_in_the_way(merge)
+    if blocking:
+        names = ", ".join(_describe(other) for other in reversed(blocking))
+        raise MergeRefused(
+            f"merge #{merge_id} cannot be undone while a later merge of the same "
+            f"rows stands; undo {names} first"
+        )
+    now = now_utc()
+    if merge.kind == "lead":
+        _undo_lead_merge(merge, viewer, now)
+    else:
+        _undo_customer_merge(merge, viewer, now)
+    merge.undone_at = now
+    db.session.commit()
+    return merge
+
+
+# --- queries for the pages --------------------------------------------------------------------
+
+
+def list_merge_candidates(lead_id: int, limit: int = 20) -> list[Lead]:
+    """Other open leads of this customer, or of customers with the same e-mail or phone."""
+    lead = db.session.get(Lead, lead_id)
+    if lead is None:
+        raise LeadNotFound(f"no lead #{lead_id}")
+    customer = lead.customer
+    same = [Lead.customer_id == lead.customer_id]
+    if customer.email:
+        same.append(Customer.email == customer.email)
+    if customer.phone:
+        same.append(Customer.phone == customer.phone)
+    query = (
+        select(Lead)
+        .join(Customer, Lead.customer_id == Customer.id)
+        .where(
+            Lead.id != lead.id,
+            Lead.merged_into_id.is_(None),
+            Lead.status.in_(OPEN_STATUSES),
+            Customer.merged_into_id.is_(None),
+            or_(*same),
+        )
+        .options(joinedload(Lead.customer), selectinload(Lead.vehicles))
+        .order_by(Lead.received_at.desc(), Lead.id.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(query).unique())
+
+
+def list_merges(limit: int = 100) -> list[MergeEntry]:
+    """The latest merges first, with who made them and which fields came from the merged row."""
+    rows = db.session.execute(
+        select(Merge, User.name)
+        .outerjoin(User, Merge.user_id == User.id)
+        .order_by(Merge.at.desc(), Merge.id.desc())
+        .limit(limit)
+    ).all()
+    return [
+        MergeEntry(merge, name or "", [f for f, s in merge.choices.items() if s != "survivor"])
+        for merge, name in rows
+    ]
+
+
+def _lead_value(lead: Lead, field: str) -> str:
+    if field == "assigned_to_id":
+        return lead.assigned_to.name if lead.assigned_to else "(unassigned)"
+    if field == "customer_id":
+        customer = lead.customer
+        contact = " · ".join(p for p in (customer.email, customer.phone) if p)
+        return f"#{customer.id} {customer.name}" + (f" ({contact})" if contact else "")
+    if field == "vehicles":
+        return "; ".join(v.title for v in lead.vehicles)
+    if field == "sources":
+        return ", ".join(s.source for s in lead.sources)
+    value = getattr(lead, field)
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M UTC")
+    return "" if value is None else str(value)
+
+
+def compare_leads(a: int, b: int) -> list[CompareRow]:
+    """The choosable fields of two mergeable leads side by side, then what moves by rule."""
+    lead_a, lead_b = _pair(Lead, a, b, "lead", lock=False)
+    fields = (*LEAD_MERGE_FIELDS, "received_at", "first_response_at", "vehicles", "sources")
+    return [
+        CompareRow(f, LABELS[f], _lead_value(lead_a, f), _lead_value(lead_b, f)) for f in fields
+    ]
+
+
+def compare_customers(a: int, b: int) -> list[CompareRow]:
+    """The choosable fields of two mergeable customers side by side."""
+    one, two = _pair(Customer, a, b, "customer", lock=False)
+    return [
+        CompareRow(f, LABELS[f], getattr(one, f) or "", getattr(two, f) or "")
+        for f in CUSTOMER_MERGE_FIELDS
+    ]

@@ -1,0 +1,351 @@
+"""Triage: the queue, the lead page's actions, manual entry and the needs-review list."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import urlencode
+
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from dealer_leads.auth.models import User
+from dealer_leads.database import now_utc
+from dealer_leads.extensions import db
+from dealer_leads.leads.ingest import IntakeResult, process_inbound, store_inbound
+from dealer_leads.leads.models import (
+    LEAD_STATUSES,
+    OPEN_STATUSES,
+    Customer,
+    InboundPayload,
+    Lead,
+    LeadVehicle,
+)
+from dealer_leads.leads.normalize import normalize_vin
+from dealer_leads.leads.timeline import record_event, set_assignee
+
+CALL_OUTCOMES = {
+    "reached": "Reached the customer",
+    "voicemail": "Left a voicemail",
+    "no_answer": "No answer",
+    "busy": "Line busy",
+    "wrong_number": "Wrong number",
+}
+SUPERVISING_ROLES = ("supervisor", "admin")
+
+
+class LeadNotFound(LookupError):
+    """No such lead, or not one the viewer may see (the two are not told apart)."""
+
+
+class InvalidAction(ValueError):
+    """A triage action that cannot be done as asked; the message says why."""
+
+
+@dataclass
+class QueueFilters:
+    """What the supervisor narrowed the queue to."""
+
+    status: str = ""
+    source: str = ""
+    advisor_id: int | None = None
+    unassigned: bool = False
+    department: str = ""
+    received_from: datetime | None = None
+    received_to: datetime | None = None
+    search: str = ""
+
+
+@dataclass
+class QueuePage:
+    items: list[Lead]
+    total: int
+    page: int
+    per_page: int
+    awaiting: int = 0
+    args: dict = field(default_factory=dict)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    def url_args(self, page: int) -> str:
+        return urlencode({**{k: v for k, v in self.args.items() if v}, "page": page})
+
+
+def _visible_to(viewer: User):
+    """Advisors see their own leads only; the supervisor and admin see all."""
+    if viewer.role in SUPERVISING_ROLES:
+        return True
+    if viewer.role == "advisor":
+        return Lead.assigned_to_id == viewer.id
+    return False
+
+
+def _filter_conditions(filters: QueueFilters, viewer: User) -> list:
+    conditions = [Lead.merged_into_id.is_(None), _visible_to(viewer)]
+    if filters.status in LEAD_STATUSES:
+        conditions.append(Lead.status == filters.status)
+    if filters.source:
+        conditions.append(Lead.source == filters.source)
+    if filters.unassigned:
+        conditions.append(Lead.assigned_to_id.is_(None))
+    elif filters.advisor_id:
+        conditions.append(Lead.assigned_to_id == filters.advisor_id)
+    if filters.department:
+        conditions.append(Lead.department == filters.department)
+    if filters.received_from:
+        conditions.append(Lead.received_at >= filters.received_from)
+    if filters.received_to:
+        conditions.append(Lead.received_at < filters.received_to)
+    if filters.search.strip():
+        conditions.append(_search_condition(filters.search.strip()))
+    return conditions
+
+
+def _search_condition(term: str):
+    """Name, e-mail, phone digits, VIN or stock number."""
+    lowered = term.lower()
+    digits = "".join(ch for ch in term if ch.isdigit())
+    customer_match = [
+        func.lower(Customer.email) == lowered,
+        func.lower(Customer.first_name + " " + Customer.last_name).like(f"%{lowered}%"),
+        func.lower(Customer.last_name).like(f"{lowered}%"),
+    ]
+    if "@" in term:
+        customer_match.append(func.lower(Customer.email).like(f"%{lowered}%"))
+    if len(digits) >= 4:
+        customer_match.append(Customer.phone.like(f"%{digits}%"))
+    vehicle_match = [func.upper(LeadVehicle.stock) == term.upper()]
+    if len(term) >= 6:
+        vehicle_match.append(LeadVehicle.vin.like(f"%{normalize_vin(term)}%"))
+    by_customer = exists().where(Customer.id == Lead.customer_id, or_(*customer_match))
+    by_vehicle = exists().where(LeadVehicle.lead_id == Lead.id, or_(*vehicle_match))
+    return or_(by_customer, by_vehicle)
+
+
+_AWAITING = and_(Lead.first_response_at.is_(None), Lead.status.in_(OPEN_STATUSES))
+
+
+def list_queue(viewer: User, filters: QueueFilters, page: int = 1, per_page: int = 50) -> QueuePage:
+    """Leads still waiting for a first human response (oldest first), then the rest (newest
+    first). Two index-friendly queries instead of one sort over every lead."""
+    page, per_page = max(1, page), max(1, min(per_page, 200))
+    conditions = _filter_conditions(filters, viewer)
+    awaiting = db.session.scalar(select(func.count(Lead.id)).where(*conditions, _AWAITING))
+    total = db.session.scalar(select(func.count(Lead.id)).where(*conditions))
+    offset = (page - 1) * per_page
+    ids = []
+    if offset < awaiting:
+        ids += db.session.scalars(
+            select(Lead.id)
+            .where(*conditions, _AWAITING)
+            .order_by(Lead.received_at.asc(), Lead.id)
+            .offset(offset)
+            .limit(per_page)
+        ).all()
+    if len(ids) < per_page:
+        rest_offset = max(0, offset - awaiting)
+        ids += db.session.scalars(
+            select(Lead.id)
+            .where(*conditions, ~_AWAITING)
+            .order_by(Lead.received_at.desc(), Lead.id.desc())
+            .offset(rest_offset)
+            .limit(per_page - len(ids))
+        ).all()
+    return QueuePage(_load_leads(ids), total, page, per_page, awaiting)
+
+
+def _load_leads(ids: list[int]) -> list[Lead]:
+    """The leads with what the queue shows, in a fixed number of queries, in `ids` order."""
+    if not ids:
+        return []
+    rows = (
+        db.session.scalars(
+            select(Lead)
+            .where(Lead.id.in_(ids))
+            .options(
+                joinedload(Lead.customer), joinedload(Lead.assigned_to), selectinload(Lead.vehicles)
+            )
+        )
+        .unique()
+        .all()
+    )
+    by_id = {lead.id: lead for lead in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def list_sources() -> list[str]:
+    return list(db.session.scalars(select(Lead.source).distinct().order_by(Lead.source)))
+
+
+def list_advisors(active_only: bool = True) -> list[User]:
+    query = select(User).where(User.role == "advisor").order_by(User.name)
+    if active_only:
+        query = query.where(User.active.is_(True))
+    return list(db.session.scalars(query))
+
+
+def get_lead(viewer: User, lead_id: int) -> Lead:
+    """The lead with its timeline, if the viewer may see it."""
+    lead = db.session.scalar(
+        select(Lead)
+        .where(Lead.id == lead_id, _visible_to(viewer))
+        .options(
+            joinedload(Lead.customer),
+            selectinload(Lead.vehicles),
+            selectinload(Lead.events),
+            selectinload(Lead.sources),
+        )
+    )
+    if lead is None:
+        raise LeadNotFound(f"no lead #{lead_id}")
+    return lead
+
+
+def _lead_for_update(viewer: User, lead_id: int) -> Lead:
+    lead = get_lead(viewer, lead_id)
+    if lead.merged_into_id:
+        raise InvalidAction(f"lead #{lead_id} was merged into lead #{lead.merged_into_id}")
+    return lead
+
+
+def _advisor(advisor_id: int | None) -> User | None:
+    if advisor_id is None:
+        return None
+    advisor = db.session.get(User, advisor_id)
+    if advisor is None or advisor.role != "advisor" or not advisor.active:
+        raise InvalidAction("choose an active advisor")
+    return advisor
+
+
+def assign_lead(viewer: User, lead_id: int, advisor_id: int | None) -> Lead:
+    """Give the lead to an advisor (or nobody); recorded on the timeline."""
+    if viewer.role not in SUPERVISING_ROLES:
+        raise InvalidAction("only the supervisor assigns leads")
+    lead = _lead_for_update(viewer, lead_id)
+    set_assignee(lead, _advisor(advisor_id), by=viewer, rule="assigned by hand")
+    db.session.commit()
+    return lead
+
+
+def bulk_assign(viewer: User, lead_ids: list[int], advisor_id: int | None) -> int:
+    """Assign many leads at once; returns how many changed hands."""
+    if viewer.role not in SUPERVISING_ROLES:
+        raise InvalidAction("only the supervisor assigns leads")
+    if not lead_ids:
+        raise InvalidAction("select at least one lead")
+    advisor = _advisor(advisor_id)
+    leads = db.session.scalars(
+        select(Lead).where(Lead.id.in_(lead_ids[:500]), Lead.merged_into_id.is_(None))
+    ).all()
+    changed = sum(1 for lead in leads if lead.assigned_to_id != (advisor.id if advisor else None))
+    for lead in leads:
+        set_assignee(lead, advisor, by=viewer, rule="bulk assignment")
+    db.session.commit()
+    return changed
+
+
+def mark_responded(lead: Lead, at: datetime) -> None:
+    """Stop the response clock at the first human contact (automatic replies do not count)."""
+    if lead.first_response_at is None:
+        lead.first_response_at = at
+
+
+def log_call(
+    viewer: User, lead_id: int, outcome: str, notes: str = "", now: datetime | None = None
+) -> Lead:
+    """Record a call; the first call stops the response clock, reaching them moves to contacted."""
+    if outcome not in CALL_OUTCOMES:
+        raise InvalidAction(f"unknown call outcome {outcome!r}")
+    now = now or now_utc()
+    lead = _lead_for_update(viewer, lead_id)
+    mark_responded(lead, now)
+    summary = f"Call: {CALL_OUTCOMES[outcome]}" + (f" — {notes.strip()}" if notes.strip() else "")
+    record_event(lead, "call", summary, user=viewer, at=now, outcome=outcome, notes=notes[:2000])
+    if outcome == "reached" and lead.status == "new":
+        _set_status(lead, "contacted", viewer, now, "call reached the customer")
+    db.session.commit()
+    return lead
+
+
+def add_note(viewer: User, lead_id: int, text: str) -> Lead:
+    """A free-text note on the timeline."""
+    text = text.strip()
+    if not text:
+        raise InvalidAction("the note is empty")
+    lead = _lead_for_update(viewer, lead_id)
+    record_event(lead, "note", text[:500], user=viewer, text=text[:5000])
+    db.session.commit()
+    return lead
+
+
+def _set_status(lead: Lead, status: str, viewer: User, at: datetime, reason: str = "") -> None:
+    previous = lead.status
+    lead.status = status
+    lead.lost_reason = reason if status == "lost" else ""
+    summary = f"Status {previous} → {status}" + (f" ({reason})" if reason else "")
+    record_event(
+        lead, "status", summary, user=viewer, at=at, old=previous, new=status, reason=reason
+    )
+
+
+def change_status(
+    viewer: User, lead_id: int, status: str, reason: str = "", now: datetime | None = None
+) -> Lead:
+    """Move the lead along new → contacted → … → sold, or to lost with a reason."""
+    if status not in LEAD_STATUSES:
+        raise InvalidAction(f"unknown status {status!r}")
+    reason = reason.strip()[:200]
+    if status == "lost" and not reason:
+        raise InvalidAction("say why the lead was lost")
+    lead = _lead_for_update(viewer, lead_id)
+    if lead.status == status:
+        raise InvalidAction(f"the lead is {status} already")
+    now = now or now_utc()
+    if status in ("contacted", "engaged"):
+        mark_responded(lead, now)
+    _set_status(lead, status, viewer, now, reason)
+    db.session.commit()
+    return lead
+
+
+def create_manual_lead(viewer: User, form_body: bytes, source_ip: str = "") -> list[IntakeResult]:
+    """A lead typed in by staff (a phone call, a walk-in, a chat) through the same intake."""
+    inbound = store_inbound(
+        "manual", form_body, content_type="application/x-www-form-urlencoded", source_ip=source_ip
+    )
+    return process_inbound(inbound.id, by=viewer)
+
+
+def list_needs_review(limit: int = 200) -> list[InboundPayload]:
+    return list(
+        db.session.scalars(
+            select(InboundPayload)
+            .where(InboundPayload.status == "failed")
+            .order_by(InboundPayload.received_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+def count_needs_review() -> int:
+    return db.session.scalar(select(func.count()).where(InboundPayload.status == "failed"))
+
+
+def get_inbound(inbound_id: int) -> InboundPayload:
+    inbound = db.session.get(InboundPayload, inbound_id)
+    if inbound is None:
+        raise LeadNotFound(f"no inbound payload #{inbound_id}")
+    return inbound
+
+
+def discard_inbound(viewer: User, inbound_id: int) -> InboundPayload:
+    """Set a payload aside as not a lead; it stays stored."""
+    inbound = get_inbound(inbound_id)
+    if inbound.status != "failed":
+        raise InvalidAction(f"payload #{inbound_id} is {inbound.status}, not waiting for review")
+    inbound.status = "discarded"
+    inbound.error = f"{inbound.error}\nDiscarded by {viewer.name}.".strip()
+    db.session.commit()
+    return inbound

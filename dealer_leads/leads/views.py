@@ -1,0 +1,290 @@
+"""Triage pages: the queue, the lead page and its actions, manual entry, needs review."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from urllib.parse import urlencode
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from dealer_leads.admin.services import dealership_zone
+from dealer_leads.auth.services import role_required
+from dealer_leads.leads import services
+from dealer_leads.leads.channels import InvalidPayload
+from dealer_leads.leads.forms import (
+    AssignForm,
+    BulkAssignForm,
+    CallForm,
+    DiscardForm,
+    ManualLeadForm,
+    NoteForm,
+    ReprocessForm,
+    StatusForm,
+)
+from dealer_leads.leads.ingest import InboundAlreadyHandled, process_inbound
+from dealer_leads.leads.models import LEAD_STATUSES
+from dealer_leads.leads.normalize import DEPARTMENTS
+
+bp = Blueprint("leads", __name__, url_prefix="/leads")
+
+STAFF = ("supervisor", "admin", "advisor")
+SUPERVISORS = ("supervisor", "admin")
+
+
+def _local_date(name: str) -> datetime | None:
+    """A yyyy-mm-dd query parameter as the start of that day in the dealership's zone."""
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        day = datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        abort(400, f"{name} must be a date like 2026-01-31")
+    return datetime.combine(day, time.min, tzinfo=dealership_zone())
+
+
+def _queue_filters() -> services.QueueFilters:
+    advisor = request.args.get("advisor", "")
+    received_to = _local_date("to")
+    return services.QueueFilters(
+        status=request.args.get("status", ""),
+        source=request.args.get("source", ""),
+        advisor_id=int(advisor) if advisor.isdigit() else None,
+        unassigned=advisor == "none",
+        department=request.args.get("department", ""),
+        received_from=_local_date("from"),
+        received_to=received_to + timedelta(days=1) if received_to else None,
+        search=request.args.get("q", "")[:100],
+    )
+
+
+def _number_arg(name: str, default: int) -> int:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() and 0 < int(value) < 100_000 else default
+
+
+def _advisor_choices(blank: str = "— nobody —") -> dict[int, str]:
+    choices = {0: blank}
+    for advisor in services.list_advisors():
+        choices[advisor.id] = advisor.name + ("" if advisor.on_shift else " (off shift)")
+    return choices
+
+
+@bp.route("/")
+@role_required(*STAFF)
+def queue():
+    page = services.list_queue(
+        current_user,
+        _queue_filters(),
+        page=_number_arg("page", 1),
+        per_page=_number_arg("per_page", 50),
+    )
+    page.args = {
+        key: request.args.get(key, "")
+        for key in ("status", "source", "advisor", "department", "from", "to", "q", "per_page")
+    }
+    bulk = BulkAssignForm()
+    bulk.advisor_id.choices = _advisor_choices()
+    return render_template(
+        "leads/queue.html",
+        page=page,
+        bulk=bulk,
+        statuses=LEAD_STATUSES,
+        departments=DEPARTMENTS,
+        sources=services.list_sources(),
+        advisors=services.list_advisors(),
+        args=page.args,
+        review_count=services.count_needs_review() if current_user.role in SUPERVISORS else 0,
+    )
+
+
+@bp.route("/bulk-assign", methods=["POST"])
+@role_required(*SUPERVISORS)
+def bulk_assign():
+    form = BulkAssignForm()
+    form.advisor_id.choices = _advisor_choices()
+    if not form.validate_on_submit():
+        abort(400, "choose leads and an advisor")
+    try:
+        changed = services.bulk_assign(
+            current_user, form.lead_ids.data, form.advisor_id.data or None
+        )
+    except services.InvalidAction as error:
+        flash(str(error), "error")
+    else:
+        flash(f"{changed} lead{'s' if changed != 1 else ''} assigned.", "success")
+    return redirect(request.referrer or url_for("leads.queue"))
+
+
+def _lead_or_404(lead_id: int):
+    try:
+        return services.get_lead(current_user, lead_id)
+    except services.LeadNotFound:
+        abort(404, f"There is no lead #{lead_id} you can see.")
+
+
+@bp.route("/<int:lead_id>")
+@role_required(*STAFF)
+def detail(lead_id: int):
+    lead = _lead_or_404(lead_id)
+    assign = AssignForm(advisor_id=lead.assigned_to_id or 0)
+    assign.advisor_id.choices = _advisor_choices()
+    return render_template(
+        "leads/detail.html",
+        lead=lead,
+        assign=assign,
+        call=CallForm(),
+        note=NoteForm(),
+        status_form=StatusForm(status=lead.status),
+    )
+
+
+def _act(lead_id: int, action, success: str):
+    """Run one triage action and come back to the lead page with what happened."""
+    try:
+        action()
+    except services.LeadNotFound:
+        abort(404, f"There is no lead #{lead_id} you can see.")
+    except services.InvalidAction as error:
+        flash(str(error), "error")
+        return detail(lead_id), 422
+    flash(success, "success")
+    return redirect(url_for("leads.detail", lead_id=lead_id), 303)
+
+
+def _invalid(form) -> str:
+    return "; ".join(
+        f"{getattr(form, name).label.text}: {', '.join(errors)}"
+        for name, errors in form.errors.items()
+    )
+
+
+@bp.route("/<int:lead_id>/assign", methods=["POST"])
+@role_required(*SUPERVISORS)
+def assign(lead_id: int):
+    form = AssignForm()
+    form.advisor_id.choices = _advisor_choices()
+    if not form.validate_on_submit():
+        abort(400, _invalid(form))
+    return _act(
+        lead_id,
+        lambda: services.assign_lead(current_user, lead_id, form.advisor_id.data or None),
+        "Assigned.",
+    )
+
+
+@bp.route("/<int:lead_id>/call", methods=["POST"])
+@role_required(*STAFF)
+def log_call(lead_id: int):
+    form = CallForm()
+    if not form.validate_on_submit():
+        abort(400, _invalid(form))
+    return _act(
+        lead_id,
+        lambda: services.log_call(current_user, lead_id, form.outcome.data, form.notes.data or ""),
+        "Call logged.",
+    )
+
+
+@bp.route("/<int:lead_id>/note", methods=["POST"])
+@role_required(*STAFF)
+def add_note(lead_id: int):
+    form = NoteForm()
+    if not form.validate_on_submit():
+        abort(400, _invalid(form))
+    return _act(
+        lead_id, lambda: services.add_note(current_user, lead_id, form.text.data), "Note added."
+    )
+
+
+@bp.route("/<int:lead_id>/status", methods=["POST"])
+@role_required(*STAFF)
+def change_status(lead_id: int):
+    form = StatusForm()
+    if not form.validate_on_submit():
+        abort(400, _invalid(form))
+    return _act(
+        lead_id,
+        lambda: services.change_status(
+            current_user, lead_id, form.status.data, form.reason.data or ""
+        ),
+        "Status changed.",
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@role_required(*STAFF)
+def new():
+    form = ManualLeadForm()
+    if form.validate_on_submit():
+        fields = {
+            name: str(field.data or "")
+            for name, field in form._fields.items()
+            if name != "csrf_token"
+        }
+        try:
+            results = services.create_manual_lead(
+                current_user, urlencode(fields).encode(), request.remote_addr or ""
+            )
+        except InvalidPayload as error:
+            for name, problem in error.fields.items():
+                if name in form:
+                    form[name].errors = [*form[name].errors, problem]
+            flash(error.message, "error")
+            return render_template("leads/new.html", form=form), 422
+        result = results[0]
+        flash(
+            "Added to the existing open lead." if result.duplicate else "Lead created.", "success"
+        )
+        return redirect(url_for("leads.detail", lead_id=result.lead_id), 303)
+    status = 422 if form.errors else 200
+    return render_template("leads/new.html", form=form), status
+
+
+@bp.route("/review")
+@role_required(*SUPERVISORS)
+def review():
+    return render_template("leads/review.html", payloads=services.list_needs_review())
+
+
+@bp.route("/review/<int:inbound_id>", methods=["GET", "POST"])
+@role_required(*SUPERVISORS)
+def review_detail(inbound_id: int):
+    try:
+        inbound = services.get_inbound(inbound_id)
+    except services.LeadNotFound:
+        abort(404, f"There is no payload #{inbound_id}.")
+    form = ReprocessForm(raw=inbound.text)
+    if form.validate_on_submit():
+        try:
+            results = process_inbound(
+                inbound_id, raw=form.raw.data.encode("utf-8"), by=current_user
+            )
+        except InvalidPayload as error:
+            flash(f"Still not readable: {error.message}", "error")
+            return redirect(url_for("leads.review_detail", inbound_id=inbound_id), 303)
+        except InboundAlreadyHandled as error:
+            flash(str(error), "error")
+            return redirect(url_for("leads.review"), 303)
+        flash(f"Processed: {len(results)} lead(s).", "success")
+        return redirect(url_for("leads.detail", lead_id=results[0].lead_id), 303)
+    return render_template(
+        "leads/review_detail.html", inbound=inbound, form=form, discard=DiscardForm()
+    )
+
+
+@bp.route("/review/<int:inbound_id>/discard", methods=["POST"])
+@role_required(*SUPERVISORS)
+def discard(inbound_id: int):
+    if not DiscardForm().validate_on_submit():
+        abort(400, "the form is not valid")
+    try:
+        services.discard_inbound(current_user, inbound_id)
+    except services.LeadNotFound:
+        abort(404, f"There is no payload #{inbound_id}.")
+    except services.InvalidAction as error:
+        flash(str(error), "error")
+    else:
+        flash(f"Payload #{inbound_id} set aside; it stays stored.", "success")
+    return redirect(url_for("leads.review"), 303)

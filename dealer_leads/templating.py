@@ -1,0 +1,62 @@
+"""Template filters and globals: local times, durations, navigation by role."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask, request, url_for
+from flask_login import current_user
+
+from dealer_leads.admin.services import dealership_zone, get_dealership
+from dealer_leads.database import now_utc
+
+NAVIGATION = {
+    "supervisor": [
+        ("leads.queue", "Queue"),
+        ("leads.review", "Needs review"),
+        ("leads.new", "New lead"),
+    ],
+    "advisor": [("leads.queue", "My leads"), ("leads.new", "New lead")],
+    "webmaster": [("inquiry.embed_code", "Inquiry form"), ("api_keys.index", "API keys")],
+    "admin": [
+        ("leads.queue", "Queue"),
+        ("leads.review", "Needs review"),
+        ("admin.users", "Users"),
+        ("admin.settings", "Settings"),
+        ("api_keys.index", "API keys"),
+    ],
+}
+
+
+def local_time(value: datetime | None, fmt: str = "%b %d, %H:%M") -> str:
+    """A UTC datetime in the dealership's zone."""
+    if value is None:
+        return ""
+    return value.astimezone(dealership_zone()).strftime(fmt)
+
+
+def duration(seconds: float | None) -> str:
+    """'4 min', '2 h 05 min', '3 d 4 h' — how long a response took or is taking."""
+    if seconds is None:
+        return ""
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{max(minutes, 0)} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes:02d} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h"
+
+
+def navigation() -> list[tuple[str, str, bool]]:
+    if not current_user.is_authenticated:
+        return []
+    items = NAVIGATION.get(current_user.role, [])
+    return [(url_for(endpoint), label, request.endpoint == endpoint) for endpoint, label in items]
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.filters["local"] = local_time
+    app.jinja_env.filters["duration"] = duration
+    app.jinja_env.globals.update(navigation=navigation, now_utc=now_utc, dealership=get_dealership)

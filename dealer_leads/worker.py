@@ -1,0 +1,58 @@
+"""`flask worker`: the one process that runs scheduled jobs (never started by create_app)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+
+import click
+from apscheduler.schedulers.blocking import BlockingScheduler
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+from dealer_leads.leads.jobs import purge_idempotency_keys
+
+log = logging.getLogger(__name__)
+
+
+def build_scheduler(app: Flask) -> BlockingScheduler:
+    """The scheduler with every job, each run inside an app context."""
+    scheduler = BlockingScheduler(
+        timezone="UTC",
+        job_defaults={
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": 300,
+        },
+    )
+
+    def in_context(job):
+        def run():
+            with app.app_context():
+                job()
+
+        run.__name__ = job.__name__
+        return run
+
+    scheduler.add_job(
+        in_context(purge_idempotency_keys),
+        "interval",
+        id="housekeeping",
+        minutes=app.config["WORKER_HOUSEKEEPING_MINUTES"],
+        replace_existing=True,
+    )
+    return scheduler
+
+
+@click.command("worker")
+@with_appcontext
+def worker_command() -> None:
+    """Run scheduled jobs until stopped (Ctrl-C or SIGTERM)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    app = current_app._get_current_object()
+    scheduler = build_scheduler(app)
+    signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
+    click.echo(f"worker: {len(scheduler.get_jobs())} jobs scheduled; Ctrl-C stops.")
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
+        scheduler.start()
