@@ -7,6 +7,8 @@ import re
 import secrets
 
 import pytest
+from flask import has_app_context
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, make_url, text
 from support import login
@@ -70,6 +72,18 @@ def _empty_tables() -> None:
     db.session.commit()
 
 
+class IsolatedClient(FlaskClient):
+    """Each request runs in an app context of its own, as in production: its own session, a
+    fresh `g`, the session removed at the end. The test's own transaction is ended first, so
+    the request sees what the test wrote and the test sees what the request wrote."""
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            db.session.commit()
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def app_factory(database_url):
     """Make an app on the test database with config overrides; tables emptied afterwards."""
@@ -77,6 +91,7 @@ def app_factory(database_url):
 
     def make(**overrides):
         app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url, **overrides)
+        app.test_client_class = IsolatedClient
         made.append(app)
         return app
 

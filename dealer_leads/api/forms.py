@@ -1,20 +1,26 @@
 """Forms for the API keys page (Flask-WTF, so CSRF applies)."""
 
 from flask_wtf import FlaskForm
-from wtforms import SelectMultipleField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms import Field, SelectMultipleField, StringField
+from wtforms.validators import DataRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from dealer_leads.auth.models import API_SCOPES
+
+
+def _at_least_one(form: FlaskForm, field: Field) -> None:
+    """Like DataRequired, without the `required` attribute (it would demand every box)."""
+    if not field.data:
+        raise ValidationError("Choose at least one scope.")
 
 
 class ApiKeyForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     scopes = SelectMultipleField(
         "Scopes",
-        choices=[(scope, scope) for scope in API_SCOPES],
+        choices={scope: scope for scope in API_SCOPES},
         default=["leads"],
-        validators=[DataRequired(message="Choose at least one scope.")],
+        validators=[_at_least_one],
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
     )

@@ -449,8 +449,8 @@ def openapi_document() -> dict:
                     "bearerAuth": {
                         "type": "http",
                         "scheme": "bearer",
-                        "description": f"An API key; scopes: {', '.join(API_SCOPES)}. Lead operations "
-                        "need the `leads` scope.",
+                        "description": f"An API key; scopes: {', '.join(API_SCOPES)}. "
+                        "Lead operations need the `leads` scope.",
                     }
                 },
                 "schemas": SCHEMAS,

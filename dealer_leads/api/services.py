@@ -225,8 +225,14 @@ def _process(inbound_id: int, channel: str) -> IntakeAnswer:
         results = process_inbound(inbound_id)
     except InvalidPayload as refusal:
         return IntakeAnswer(error=_record_refusal(inbound_id, channel, refusal))
+    except RecursionError:
+        # json.loads gives up on very deep nesting with RecursionError, which the JSON
+        # parser does not turn into InvalidPayload; it is bad input all the same.
+        refusal = InvalidPayload("the body is nested too deeply to be a lead")
+        _mark_unfinished(inbound_id, refusal.message)
+        return IntakeAnswer(error=_record_refusal(inbound_id, channel, refusal))
     except Exception:
-        _mark_unfinished(inbound_id)
+        _mark_unfinished(inbound_id, "processing stopped on an unexpected error")
         raise
     return IntakeAnswer(results=[result.as_dict() for result in results])
 
@@ -244,13 +250,13 @@ def _record_refusal(inbound_id: int, channel: str, refusal: InvalidPayload) -> d
     return error
 
 
-def _mark_unfinished(inbound_id: int) -> None:
-    """An unexpected failure: the payload goes to the review queue instead of staying
-    'received' forever (the error itself is logged by the app's handler)."""
+def _mark_unfinished(inbound_id: int, reason: str) -> None:
+    """A failure the intake did not record: the payload goes to the review queue instead of
+    staying 'received' forever."""
     db.session.rollback()
     inbound = db.session.get(InboundPayload, inbound_id)
     if inbound is not None and inbound.status == "received":
-        inbound.status, inbound.error = "failed", "processing stopped on an unexpected error"
+        inbound.status, inbound.error = "failed", reason
         db.session.commit()
 
 

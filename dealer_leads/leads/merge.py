@@ -14,6 +14,7 @@ from typing import NamedTuple
 from sqlalchemy import or_, select, text, update
 from sqlalchemy.orm import joinedload, selectinload
 
+from dealer_leads.admin.services import dealership_zone
 from dealer_leads.auth.models import User
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
@@ -29,50 +30,21 @@ from dealer_leads.leads.models import (
 from dealer_leads.leads.services import SUPERVISING_ROLES, LeadNotFound
 from dealer_leads.leads.timeline import record_event
 
-LEAD_MERGE_FIELDS = (
-    "status",
-    "lost_reason",
-    "assigned_to_id",
-    "source",
-    "department",
-    "sales_kind",
-    "comments",
-    "customer_id",
-)
-CUSTOMER_MERGE_FIELDS = (
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "street",
-    "city",
-    "region",
-    "postal_code",
-    "country",
-)
+# fmt: off
+LEAD_MERGE_FIELDS = ("status", "lost_reason", "assigned_to_id", "source", "department",
+                     "sales_kind", "comments", "customer_id")
+CUSTOMER_MERGE_FIELDS = ("first_name", "last_name", "email", "phone", "street", "city", "region",
+                         "postal_code", "country")
 LABELS = {
-    "status": "Status",
-    "lost_reason": "Lost reason",
-    "assigned_to_id": "Assigned to",
-    "source": "Source",
-    "department": "Department",
-    "sales_kind": "New or used",
-    "comments": "Comments",
-    "customer_id": "Customer",
-    "first_name": "First name",
-    "last_name": "Last name",
-    "email": "E-mail",
-    "phone": "Phone",
-    "street": "Street",
-    "city": "City",
-    "region": "Province / state",
-    "postal_code": "Postal code",
-    "country": "Country",
-    "received_at": "Received",
-    "first_response_at": "First response",
-    "vehicles": "Vehicles",
-    "sources": "Inquiries",
+    "status": "Status", "lost_reason": "Lost reason", "assigned_to_id": "Assigned to",
+    "source": "Source", "department": "Department", "sales_kind": "New or used",
+    "comments": "Comments", "customer_id": "Customer", "first_name": "First name",
+    "last_name": "Last name", "email": "E-mail", "phone": "Phone", "street": "Street",
+    "city": "City", "region": "Province / state", "postal_code": "Postal code",
+    "country": "Country", "received_at": "Received", "first_response_at": "First response",
+    "vehicles": "Vehicles", "sources": "Inquiries",
 }
+# fmt: on
 SIDES = ("survivor", "merged")
 BOTH = "both"  # comments only: the survivor's, then the merged lead's
 LEAD_SNAPSHOT_FIELDS = (*LEAD_MERGE_FIELDS, "received_at", "first_response_at", "merged_into_id")
@@ -80,6 +52,7 @@ CUSTOMER_SNAPSHOT_FIELDS = (*CUSTOMER_MERGE_FIELDS, "email_valid", "phone_valid"
 DATETIME_FIELDS = ("received_at", "first_response_at")
 LEAD_ROWS = {"vehicles": LeadVehicle, "sources": LeadSource, "events": LeadEvent}
 MAX_COMMENTS = 50_000
+UNDO_RULE = "restored the values and rows saved before the merge"
 
 
 class MergeRefused(ValueError):
@@ -185,53 +158,42 @@ def _ids(model: type, condition) -> list[int]:
     return list(db.session.scalars(select(model.id).where(condition).order_by(model.id)))
 
 
-def _add_merge(
-    kind: str,
-    viewer: User,
-    survivor_id: int,
-    merged_id: int,
-    sides: dict,
-    snapshot: dict,
-    now: datetime,
-) -> Merge:
+def _add_merge(kind: str, viewer: User, pair: tuple, sides: dict, snapshot: dict) -> Merge:
+    survivor, merged = pair
     merge = Merge(
         kind=kind,
-        survivor_id=survivor_id,
-        merged_id=merged_id,
+        survivor_id=survivor.id,
+        merged_id=merged.id,
         choices=sides,
         snapshot=snapshot,
         user_id=viewer.id,
-        at=now,
+        at=now_utc(),
     )
     db.session.add(merge)
     db.session.flush()
     return merge
 
 
-def _taken_summary(sides: dict) -> str:
-    """'status, comments (both)': the fields not kept from the survivor."""
-    taken = [
-        LABELS[f].lower() + (" (both)" if side == BOTH else "")
+def _taken_labels(sides: dict) -> list[str]:
+    """['Status', 'Comments (both)']: the fields not kept from the survivor alone."""
+    return [
+        LABELS[f] + (" (both)" if side == BOTH else "")
         for f, side in sides.items()
         if side != "survivor"
     ]
-    return ", ".join(taken) if taken else ""
+
+
+def _taken_summary(sides: dict) -> str:
+    return ", ".join(label.lower() for label in _taken_labels(sides))
 
 
 # --- leads ------------------------------------------------------------------------------------
 
 
-def _lead_sides(choices: dict) -> tuple[dict, dict]:
-    """The chosen sides, and the rules that decided the fields nobody chose."""
-    sides = _resolve_choices(LEAD_MERGE_FIELDS, choices, both=("comments",))
+def _apply_lead_choices(survivor: Lead, merged: Lead, sides: dict) -> dict:
+    """Set the chosen values and the automatic ones; returns the rules that fired."""
     rules = {}
-    if "lost_reason" not in choices and "status" in choices:
-        sides["lost_reason"] = sides["status"]
-        rules["lost_reason"] = "not chosen: follows the side the status came from"
-    return sides, rules
-
-
-def _apply_lead_choices(survivor: Lead, merged: Lead, sides: dict, rules: dict) -> None:
+    status_reason = (merged if sides["status"] == "merged" else survivor).lost_reason
     if sides["comments"] == BOTH:
         parts = [c.strip() for c in (survivor.comments, merged.comments) if c.strip()]
         survivor.comments = "\n\n".join(dict.fromkeys(parts))[:MAX_COMMENTS]
@@ -241,25 +203,24 @@ def _apply_lead_choices(survivor: Lead, merged: Lead, sides: dict, rules: dict) 
     if survivor.status != "lost" and survivor.lost_reason:
         survivor.lost_reason = ""
         rules["lost_reason"] = "cleared: the merged lead is not lost"
+    elif survivor.status == "lost" and not survivor.lost_reason and status_reason:
+        survivor.lost_reason = status_reason
+        rules["lost_reason"] = "a lost lead keeps the reason given with its status"
     survivor.received_at = min(survivor.received_at, merged.received_at)
     rules["received_at"] = "earliest received of the two leads"
     responses = [t for t in (survivor.first_response_at, merged.first_response_at) if t]
     survivor.first_response_at = min(responses, default=None)
     rules["first_response_at"] = "earliest first response of the two leads"
     db.session.expire(survivor, ["assigned_to", "customer"])
+    return rules
 
 
 def merge_leads(viewer: User, survivor_id: int, merged_id: int, choices: dict) -> Merge:
     """Fold one lead into another: chosen values, its vehicles, inquiries and timeline move."""
     _require_supervisor(viewer)
-    sides, rules = _lead_sides(choices)
-    _lock_contact_keys(
-        list(
-            db.session.scalars(
-                select(Lead.customer_id).where(Lead.id.in_([survivor_id, merged_id]))
-            )
-        )
-    )
+    sides = _resolve_choices(LEAD_MERGE_FIELDS, choices, both=("comments",))
+    customer_ids = select(Lead.customer_id).where(Lead.id.in_([survivor_id, merged_id]))
+    _lock_contact_keys(list(db.session.scalars(customer_ids)))
     survivor, merged = _pair(Lead, survivor_id, merged_id, "lead", lock=True)
     moved = {name: _ids(model, model.lead_id == merged.id) for name, model in LEAD_ROWS.items()}
     snapshot = {
@@ -267,53 +228,42 @@ def merge_leads(viewer: User, survivor_id: int, merged_id: int, choices: dict) -
         "merged": _values(merged, LEAD_SNAPSHOT_FIELDS),
         "moved": moved,
     }
-    _apply_lead_choices(survivor, merged, sides, rules)
+    rules = _apply_lead_choices(survivor, merged, sides)
     for name, model in LEAD_ROWS.items():
         _move_rows(model, moved[name], "lead_id", survivor.id)
         rules[name] = f"all {len(moved[name])} moved to the surviving lead"
     db.session.expire(survivor, list(LEAD_ROWS))
     db.session.expire(merged, list(LEAD_ROWS))
     merged.merged_into_id = survivor.id
-    now = now_utc()
-    merge = _add_merge("lead", viewer, survivor.id, merged.id, sides, snapshot, now)
-    _record_lead_merge(merge, survivor, merged, viewer, rules, now)
+    merge = _add_merge("lead", viewer, (survivor, merged), sides, snapshot)
+    _record_lead_merge(merge, survivor, merged, viewer, rules)
     db.session.commit()
     return merge
 
 
 def _record_lead_merge(
-    merge: Merge, survivor: Lead, merged: Lead, viewer: User, rules: dict, now: datetime
+    merge: Merge, survivor: Lead, merged: Lead, viewer: User, rules: dict
 ) -> None:
+    """A "merge" line on both timelines: who, which fields came from where, the rules."""
     taken = _taken_summary(merge.choices)
-    values = (
-        f"from #{merged.id}: {taken}; the rest from #{survivor.id}"
-        if taken
-        else f"every value from #{survivor.id}"
-    )
-    record_event(
-        survivor,
-        "merge",
-        f"Lead #{merged.id} merged into this lead by {viewer.name}; {values}",
-        user=viewer,
-        at=now,
-        merge_id=merge.id,
-        survivor_id=survivor.id,
-        merged_id=merged.id,
-        choices=merge.choices,
-        rules=rules,
-    )
-    record_event(
-        merged,
-        "merge",
-        f"Merged into lead #{survivor.id} by {viewer.name}; {values}",
-        user=viewer,
-        at=now,
-        merge_id=merge.id,
-        survivor_id=survivor.id,
-        merged_id=merged.id,
-        choices=merge.choices,
-        rules=rules,
-    )
+    values = f"from #{merged.id}: {taken}; the rest" if taken else "every value"
+    lines = {
+        survivor: f"Lead #{merged.id} merged into this lead by {viewer.name}",
+        merged: f"Merged into lead #{survivor.id} by {viewer.name}",
+    }
+    for lead, line in lines.items():
+        record_event(
+            lead,
+            "merge",
+            f"{line}; {values} from #{survivor.id}",
+            user=viewer,
+            at=merge.at,
+            merge_id=merge.id,
+            survivor_id=survivor.id,
+            merged_id=merged.id,
+            choices=merge.choices,
+            rules=rules,
+        )
 
 
 def _undo_lead_merge(merge: Merge, viewer: User, now: datetime) -> None:
@@ -324,27 +274,21 @@ def _undo_lead_merge(merge: Merge, viewer: User, now: datetime) -> None:
         _move_rows(model, merge.snapshot["moved"][name], "lead_id", merged.id)
     for lead in (survivor, merged):
         db.session.expire(lead, [*LEAD_ROWS, "assigned_to", "customer"])
-    rule = "restored the values and rows saved before the merge"
-    record_event(
-        survivor,
-        "merge_undone",
-        f"Merge #{merge.id} undone by {viewer.name}: lead #{merged.id} is separate again",
-        user=viewer,
-        at=now,
-        merge_id=merge.id,
-        rule=rule,
-        moved_back=merge.snapshot["moved"],
-    )
-    record_event(
-        merged,
-        "merge_undone",
-        f"Merge #{merge.id} undone by {viewer.name}: no longer part of lead #{survivor.id}",
-        user=viewer,
-        at=now,
-        merge_id=merge.id,
-        rule=rule,
-        moved_back=merge.snapshot["moved"],
-    )
+    lines = {
+        survivor: f"lead #{merged.id} is separate again",
+        merged: f"no longer part of lead #{survivor.id}",
+    }
+    for lead, line in lines.items():
+        record_event(
+            lead,
+            "merge_undone",
+            f"Merge #{merge.id} undone by {viewer.name}: {line}",
+            user=viewer,
+            at=now,
+            merge_id=merge.id,
+            rule=UNDO_RULE,
+            moved_back=merge.snapshot["moved"],
+        )
 
 
 # --- customers --------------------------------------------------------------------------------
@@ -374,26 +318,19 @@ def merge_customers(viewer: User, survivor_id: int, merged_id: int, choices: dic
     db.session.expire(survivor, ["leads"])
     db.session.expire(merged, ["leads"])
     merged.merged_into_id = survivor.id
-    now = now_utc()
-    merge = _add_merge("customer", viewer, survivor.id, merged.id, sides, snapshot, now)
-    _record_customer_merge(merge, lead_ids, viewer, rules, now)
+    merge = _add_merge("customer", viewer, (survivor, merged), sides, snapshot)
+    _record_customer_merge(merge, lead_ids, viewer, rules)
     db.session.commit()
     return merge
 
 
-def _record_customer_merge(
-    merge: Merge, moved: list[int], viewer: User, rules: dict, now: datetime
-) -> None:
+def _record_customer_merge(merge: Merge, moved: list[int], viewer: User, rules: dict) -> None:
     """A "merge" line on every lead of the surviving customer, the moved ones included."""
     taken = _taken_summary(merge.choices)
-    values = (
-        f"from #{merge.merged_id}: {taken}; the rest from #{merge.survivor_id}"
-        if taken
-        else f"every detail from #{merge.survivor_id}"
-    )
+    values = f"from #{merge.merged_id}: {taken}; the rest" if taken else "every detail"
     summary = (
         f"Customer #{merge.merged_id} merged into customer #{merge.survivor_id} by "
-        f"{viewer.name}; {values}"
+        f"{viewer.name}; {values} from #{merge.survivor_id}"
     )
     leads = db.session.scalars(
         select(Lead).where(Lead.customer_id == merge.survivor_id).order_by(Lead.id)
@@ -404,7 +341,7 @@ def _record_customer_merge(
             "merge",
             summary,
             user=viewer,
-            at=now,
+            at=merge.at,
             merge_id=merge.id,
             survivor_customer_id=merge.survivor_id,
             merged_customer_id=merge.merged_id,
@@ -437,7 +374,7 @@ def _undo_customer_merge(merge: Merge, viewer: User, now: datetime) -> None:
             user=viewer,
             at=now,
             merge_id=merge.id,
-            rule="restored the values and rows saved before the merge",
+            rule=UNDO_RULE,
             moved_back=lead.id in moved,
         )
 
@@ -552,10 +489,7 @@ def list_merges(limit: int = 100) -> list[MergeEntry]:
         .order_by(Merge.at.desc(), Merge.id.desc())
         .limit(limit)
     ).all()
-    return [
-        MergeEntry(merge, name or "", [f for f, s in merge.choices.items() if s != "survivor"])
-        for merge, name in rows
-    ]
+    return [MergeEntry(merge, name or "", _taken_labels(merge.choices)) for merge, name in rows]
 
 
 def _lead_value(lead: Lead, field: str) -> str:
@@ -571,7 +505,7 @@ def _lead_value(lead: Lead, field: str) -> str:
         return ", ".join(s.source for s in lead.sources)
     value = getattr(lead, field)
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M UTC")
+        return value.astimezone(dealership_zone()).strftime("%Y-%m-%d %H:%M")
     return "" if value is None else str(value)
 
 

@@ -44,9 +44,13 @@ def next_advisor_in_rotation(now: datetime) -> User | None:
         .order_by(nulls_first(User.last_assigned_at.asc()), User.id)
         .limit(1)
     )
+    advisor = None
     if db.session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=False)
-    advisor = db.session.scalar(query)
+        # Concurrent intakes take the next free advisor instead of queueing on one row; only
+        # when every advisor is being assigned at this instant do they wait their turn.
+        advisor = db.session.scalar(query.with_for_update(skip_locked=True))
+        query = query.with_for_update()
+    advisor = advisor or db.session.scalar(query)
     if advisor is not None:
         advisor.last_assigned_at = now
     return advisor

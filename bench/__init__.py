@@ -1,0 +1,1 @@
+"""Benchmarks run side by side with a baseline: `python -m bench [intake|adf|triage]`."""

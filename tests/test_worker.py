@@ -1,0 +1,156 @@
+"""The worker: scheduler wiring, its housekeeping job, and `flask worker` as a real process."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from dealer_leads.extensions import db
+from dealer_leads.leads.ingest import store_inbound
+from dealer_leads.leads.jobs import purge_idempotency_keys
+from dealer_leads.leads.models import InboundPayload
+from dealer_leads.worker import build_scheduler
+
+ROOT = Path(__file__).resolve().parents[1]
+NOW = datetime(2025, 3, 14, 12, 0, tzinfo=UTC)
+
+
+def test_housekeeping_job_has_a_fixed_id_and_never_piles_up(app):
+    scheduler = build_scheduler(app)
+    # Job defaults are applied when the scheduler starts; paused, it runs nothing.
+    thread = threading.Thread(target=scheduler.start, kwargs={"paused": True}, daemon=True)
+    thread.start()
+    try:
+        for _ in range(500):
+            if scheduler.running and scheduler.get_job("housekeeping") is not None:
+                break
+            time.sleep(0.01)
+        job = scheduler.get_job("housekeeping")
+        assert job is not None
+        assert job.coalesce is True
+        assert job.max_instances == 1
+        assert isinstance(job.trigger, IntervalTrigger)
+        minutes = app.config["WORKER_HOUSEKEEPING_MINUTES"]
+        assert job.trigger.interval == timedelta(minutes=minutes)
+        assert [j.id for j in scheduler.get_jobs()].count("housekeeping") == 1
+    finally:
+        scheduler.shutdown(wait=False)
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+
+
+def test_jobs_run_inside_their_own_app_context(app):
+    """A scheduler thread has no app context of its own; the job must bring one."""
+    job = build_scheduler(app).get_job("housekeeping")
+    errors = []
+
+    def run():
+        try:
+            job.func()
+        except Exception as error:  # reported to the test thread below
+            errors.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=30)
+    assert errors == []
+
+
+def test_create_app_starts_no_scheduler(app_factory, monkeypatch):
+    started = []
+    monkeypatch.setattr(BaseScheduler, "start", lambda self, *a, **k: started.append(self))
+
+    app_factory()
+
+    assert started == []
+    assert not [t.name for t in threading.enumerate() if "apscheduler" in t.name.lower()]
+
+
+def _payload(key: str | None, received_at: datetime) -> InboundPayload:
+    inbound = store_inbound("api", b'{"customer": {}}', idempotency_key=key)
+    inbound.received_at = received_at
+    db.session.commit()
+    return inbound
+
+
+def test_purge_forgets_old_idempotency_keys_and_keeps_recent_ones(app):
+    keep = timedelta(days=app.config["IDEMPOTENCY_KEEP_DAYS"])
+    old = _payload("old-key", NOW - keep - timedelta(minutes=1))
+    older = _payload("older-key", NOW - keep - timedelta(days=30))
+    recent = _payload("recent-key", NOW - keep + timedelta(minutes=1))
+    fresh = _payload("fresh-key", NOW - timedelta(seconds=5))
+    keyless = _payload(None, NOW - keep - timedelta(days=2))
+
+    assert purge_idempotency_keys(NOW) == 2
+
+    db.session.expire_all()
+    assert old.idempotency_key is None and older.idempotency_key is None
+    assert recent.idempotency_key == "recent-key" and fresh.idempotency_key == "fresh-key"
+    assert keyless.idempotency_key is None
+    assert old.raw == b'{"customer": {}}'  # only the key is forgotten, never the payload
+    assert db.session.scalar(db.select(db.func.count(InboundPayload.id))) == 5
+    assert purge_idempotency_keys(NOW) == 0
+
+
+def _flask_command() -> list[str]:
+    script = Path(sys.executable).with_name("flask")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "flask"]
+
+
+def _lines(stream, sink: queue.Queue) -> None:
+    for line in stream:
+        sink.put(line)
+    sink.put(None)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="SIGTERM handling is checked on Linux")
+def test_flask_worker_runs_until_sigterm(tmp_path):
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'worker.sqlite3'}",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("FLASK_ENV", None)
+    flask = [*_flask_command(), "--app", "wsgi"]
+    upgraded = subprocess.run(
+        [*flask, "db", "upgrade"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert upgraded.returncode == 0, upgraded.stderr
+
+    worker = subprocess.Popen(
+        [*flask, "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output: queue.Queue = queue.Queue()
+    threading.Thread(target=_lines, args=(worker.stdout, output), daemon=True).start()
+    try:
+        seen = []
+        while not any("jobs scheduled" in line for line in seen):
+            line = output.get(timeout=60)
+            assert line is not None, "".join(seen)
+            seen.append(line)
+        worker.send_signal(signal.SIGTERM)
+        code = worker.wait(timeout=10)
+        while (line := output.get(timeout=5)) is not None:
+            seen.append(line)
+        assert code == 0, "".join(seen)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+        worker.stdout.close()
