@@ -19,10 +19,14 @@ def _int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+DEVELOPMENT_SECRET_KEY = "dev-only-not-secret"
+
+
 class Config:
     """Settings read once from the environment when the app is created."""
 
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
+    REQUIRE_SECRET_KEY = False
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'dealer_leads.sqlite3'}"
     )
@@ -78,6 +82,7 @@ class Config:
 class ProductionConfig(Config):
     """Production refuses to start with the development secret key."""
 
+    REQUIRE_SECRET_KEY = True
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
 

@@ -8,7 +8,7 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from config import Config
+from config import DEVELOPMENT_SECRET_KEY, Config
 from dealer_leads.database import configure_sqlite
 from dealer_leads.extensions import csrf, db, limiter, login_manager, migrate
 
@@ -24,6 +24,8 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     )
     app.config.from_object(config_class)
     app.config.update(overrides)
+    if app.config["REQUIRE_SECRET_KEY"] and app.config["SECRET_KEY"] == DEVELOPMENT_SECRET_KEY:
+        raise RuntimeError("SECRET_KEY is not set: production refuses the development key")
     app.config["SQLALCHEMY_DATABASE_URI"] = _database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         Path(app.instance_path).mkdir(exist_ok=True)

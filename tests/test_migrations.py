@@ -47,3 +47,14 @@ def test_sqlite_runs_in_wal_with_busy_timeout(app):
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_production_refuses_the_development_secret_key():
+    from config import DEVELOPMENT_SECRET_KEY, ProductionConfig
+    from dealer_leads import create_app
+
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app(ProductionConfig, SECRET_KEY=DEVELOPMENT_SECRET_KEY,
+                   SQLALCHEMY_DATABASE_URI="sqlite://")
+    app = create_app(ProductionConfig, SECRET_KEY="s3cret", SQLALCHEMY_DATABASE_URI="sqlite://")
+    assert app.config["SESSION_COOKIE_SECURE"] is True

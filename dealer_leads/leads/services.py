@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from sqlalchemy import and_, exists, func, or_, select
@@ -175,6 +175,16 @@ def _load_leads(ids: list[int]) -> list[Lead]:
     return [by_id[i] for i in ids if i in by_id]
 
 
+def count_open_by_department(viewer: User) -> dict[str, int]:
+    """Open leads per department: service, parts and finance wait in queues of their own."""
+    rows = db.session.execute(
+        select(Lead.department, func.count(Lead.id))
+        .where(Lead.merged_into_id.is_(None), Lead.status.in_(OPEN_STATUSES), _visible_to(viewer))
+        .group_by(Lead.department)
+    )
+    return dict(rows.all())
+
+
 def list_sources() -> list[str]:
     return list(db.session.scalars(select(Lead.source).distinct().order_by(Lead.source)))
 
@@ -318,19 +328,27 @@ def create_manual_lead(viewer: User, form_body: bytes, source_ip: str = "") -> l
     return process_inbound(inbound.id, by=viewer)
 
 
-def list_needs_review(limit: int = 200) -> list[InboundPayload]:
-    return list(
-        db.session.scalars(
-            select(InboundPayload)
-            .where(InboundPayload.status == "failed")
-            .order_by(InboundPayload.received_at.desc())
-            .limit(limit)
-        )
+STUCK_AFTER = timedelta(minutes=5)
+
+
+def _needs_review(now: datetime):
+    """Unreadable payloads, and any left half-way (stored, never processed) by a crash."""
+    stuck = and_(InboundPayload.status == "received", InboundPayload.received_at < now - STUCK_AFTER)
+    return or_(InboundPayload.status == "failed", stuck)
+
+
+def list_needs_review(limit: int = 200, now: datetime | None = None) -> list[InboundPayload]:
+    query = (
+        select(InboundPayload)
+        .where(_needs_review(now or now_utc()))
+        .order_by(InboundPayload.received_at.desc())
+        .limit(limit)
     )
+    return list(db.session.scalars(query))
 
 
-def count_needs_review() -> int:
-    return db.session.scalar(select(func.count()).where(InboundPayload.status == "failed"))
+def count_needs_review(now: datetime | None = None) -> int:
+    return db.session.scalar(select(func.count()).where(_needs_review(now or now_utc())))
 
 
 def get_inbound(inbound_id: int) -> InboundPayload:
@@ -343,7 +361,7 @@ def get_inbound(inbound_id: int) -> InboundPayload:
 def discard_inbound(viewer: User, inbound_id: int) -> InboundPayload:
     """Set a payload aside as not a lead; it stays stored."""
     inbound = get_inbound(inbound_id)
-    if inbound.status != "failed":
+    if inbound.status not in ("failed", "received"):
         raise InvalidAction(f"payload #{inbound_id} is {inbound.status}, not waiting for review")
     inbound.status = "discarded"
     inbound.error = f"{inbound.error}\nDiscarded by {viewer.name}.".strip()

@@ -96,6 +96,7 @@ def queue():
         advisors=services.list_advisors(),
         args=page.args,
         review_count=services.count_needs_review() if current_user.role in SUPERVISORS else 0,
+        department_counts=services.count_open_by_department(current_user),
     )
 
 

@@ -200,3 +200,22 @@ def test_discard_keeps_the_payload(client, login_as):
     assert kept.status == "discarded" and kept.raw == b"garbage"
     again = client.post(f"/leads/review/{inbound.id}/discard", follow_redirects=True)
     assert "not waiting for review" in again.get_data(as_text=True)
+
+
+def test_payload_left_half_way_shows_in_needs_review(app):
+    from dealer_leads.leads.ingest import store_inbound
+
+    stuck = store_inbound("api", b'{"customer": {"email": "late@example.com"}}')
+    assert services.count_needs_review() == 0  # still in flight
+    later = now_utc() + timedelta(minutes=10)
+    assert [p.id for p in services.list_needs_review(now=later)] == [stuck.id]
+
+
+def test_department_queues_count_open_leads(client, login_as):
+    login_as("supervisor")
+    ingest(lead_json(vehicles=[], comments="Brakes are squeaking, need service"))
+    ingest()
+    page = client.get("/leads/?department=service").get_data(as_text=True)
+    assert 'Service <span class="badge">1</span>' in page
+    assert 'Sales <span class="badge">1</span>' in page
+    assert page.count('name="lead_ids"') == 1
