@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import statistics
 import time
+from contextlib import ExitStack
 from datetime import datetime, timedelta
 
 from flask_login import FlaskLoginClient
@@ -312,15 +313,6 @@ def _short(sql: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _get_page(client) -> float:
-    began = time.perf_counter()
-    response = client.get("/leads/")
-    took = (time.perf_counter() - began) * 1000
-    if response.status_code != 200:
-        raise RuntimeError(f"GET /leads/ answered {response.status_code}")
-    return took
-
-
 def _explain(statement: str, parameters) -> list[str]:
     """The planner's plan for one statement, as text lines."""
     dialect = db.engine.dialect.name
@@ -333,57 +325,80 @@ def _explain(statement: str, parameters) -> list[str]:
     return [row[0] for row in rows]
 
 
-def measure(url: str, supervisor_id: int, requests: int) -> dict:
-    """Median time of GET /leads/ (after warm-up), with the statements one request issues.
+class _Page:
+    """The queue page of one database, fetched by a signed-in supervisor.
 
     Requests run outside any app context of ours, so each gets its own context and session,
     as under a server: nothing is cached from one request to the next.
     """
-    app = create_bench_app(SQLALCHEMY_DATABASE_URI=url)
-    app.test_client_class = FlaskLoginClient
-    with app.app_context():
-        supervisor = db.session.get(User, supervisor_id)
-        engine = db.engine
-        db.session.remove()
-    client = app.test_client(user=supervisor)
-    shown = client.get("/leads/").get_data(as_text=True).count('name="lead_ids"')
-    for _ in range(3):
-        _get_page(client)
-    times = [_get_page(client) for _ in range(requests)]
-    with _StatementLog(engine) as log:
-        _get_page(client)
-    queries = log.queries
-    with app.app_context():
-        slowest = [
-            {"ms": round(ms, 2), "sql": " ".join(sql.split()), "plan": _explain(sql, params)}
-            for sql, params, ms in sorted(queries, key=lambda q: -q[2])[:3]
-        ]
-    engine.dispose()
-    return {
-        "requests": requests,
-        "median_ms": round(statistics.median(times), 1),
-        "p90_ms": round(sorted(times)[int(len(times) * 0.9) - 1], 1),
-        "min_ms": round(min(times), 1),
-        "rows_shown": shown,
-        "sql_statements": len(queries),
-        "sql_statements_incl_transaction_control": len(log.entries),
-        "sql_ms": round(sum(q[2] for q in queries), 1),
-        "statements": [{"ms": round(ms, 2), "sql": _short(sql)} for sql, _, ms in queries],
-        "slowest_statements": slowest,
-    }
+
+    def __init__(self, url: str, supervisor_id: int):
+        self.app = create_bench_app(SQLALCHEMY_DATABASE_URI=url)
+        self.app.test_client_class = FlaskLoginClient
+        with self.app.app_context():
+            supervisor = db.session.get(User, supervisor_id)
+            self.engine = db.engine
+            db.session.remove()
+        self.client = self.app.test_client(user=supervisor)
+        self.times: list[float] = []
+
+    def get(self) -> float:
+        began = time.perf_counter()
+        response = self.client.get("/leads/")
+        took = (time.perf_counter() - began) * 1000
+        if response.status_code != 200:
+            raise RuntimeError(f"GET /leads/ answered {response.status_code}")
+        return took
+
+    def rows_shown(self) -> int:
+        return self.client.get("/leads/").get_data(as_text=True).count('name="lead_ids"')
+
+    def details(self) -> dict:
+        """Timing summary, and the statements of one more request with the slowest's plans."""
+        with _StatementLog(self.engine) as log:
+            self.get()
+        queries = log.queries
+        with self.app.app_context():
+            slowest = [
+                {"ms": round(ms, 2), "sql": " ".join(sql.split()), "plan": _explain(sql, params)}
+                for sql, params, ms in sorted(queries, key=lambda q: -q[2])[:3]
+            ]
+        self.engine.dispose()
+        times = sorted(self.times)
+        return {
+            "requests": len(times),
+            "median_ms": round(statistics.median(times), 1),
+            "p90_ms": round(times[max(0, int(len(times) * 0.9) - 1)], 1),
+            "min_ms": round(times[0], 1),
+            "rows_shown": self.rows_shown(),
+            "sql_statements": len(queries),
+            "sql_statements_incl_transaction_control": len(log.entries),
+            "sql_ms": round(sum(q[2] for q in queries), 1),
+            "statements": [{"ms": round(ms, 2), "sql": _short(sql)} for sql, _, ms in queries],
+            "slowest_statements": slowest,
+        }
 
 
 def run_on(kind: str, sizes: tuple[int, ...], requests: int) -> dict:
-    """Fill a fresh database per size and time the first queue page on each."""
-    results = {}
-    for count in sizes:
-        with temporary_database(kind) as url:
+    """Fill a fresh database per size, then time the queue pages in turn (one request on each
+    size per round), so a change in machine load touches every size alike."""
+    with ExitStack() as stack:
+        filled, pages = {}, {}
+        for count in sizes:
+            url = stack.enter_context(temporary_database(kind))
             app = create_bench_app(SQLALCHEMY_DATABASE_URI=url)
             with app.app_context():
-                filled = fill(count)
+                filled[count] = fill(count)
                 db.session.remove()
                 db.engine.dispose()
-            results[str(count)] = {**filled, **measure(url, filled["supervisor_id"], requests)}
+            pages[count] = _Page(url, filled[count]["supervisor_id"])
+        for page in pages.values():
+            for _ in range(3):
+                page.get()  # warm-up: templates compiled, connections open, pages cached
+        for _ in range(requests):
+            for page in pages.values():
+                page.times.append(page.get())
+        results = {str(count): {**filled[count], **pages[count].details()} for count in sizes}
     small, large = (results[str(size)] for size in (min(sizes), max(sizes)))
     ratio = large["median_ms"] / small["median_ms"]
     return {

@@ -52,7 +52,13 @@ def worker_command() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     app = current_app._get_current_object()
     scheduler = build_scheduler(app)
-    signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
+    def stop(*_):
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+        else:
+            raise SystemExit(0)  # stopped before the scheduler started
+
+    signal.signal(signal.SIGTERM, stop)
     click.echo(f"worker: {len(scheduler.get_jobs())} jobs scheduled; Ctrl-C stops.")
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
         scheduler.start()

@@ -1,8 +1,10 @@
 """The admin's forms: dealership settings and user state."""
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, IntegerField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from dealer_leads.auth.models import ROLES
 
@@ -31,6 +33,13 @@ class SettingsForm(FlaskForm):
     finance_email = EmailField(
         "Finance department e-mail", validators=[Optional(), Length(max=254)]
     )
+
+
+    def validate_timezone(self, field):
+        try:
+            ZoneInfo(field.data or "")
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValidationError("not a known time zone (e.g. America/Toronto)") from error
 
 
 class UserStateForm(FlaskForm):
