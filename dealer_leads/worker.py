@@ -52,6 +52,7 @@ def worker_command() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     app = current_app._get_current_object()
     scheduler = build_scheduler(app)
+
     def stop(*_):
         if scheduler.running:
             scheduler.shutdown(wait=False)

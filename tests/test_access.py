@@ -4,18 +4,24 @@ import pytest
 from builders import ingest
 
 ANON = None
+# fmt: off
 PAGES = [
-    # url,                         anon, supervisor, advisor, webmaster, admin
-    ("/leads/", 302, 200, 200, 403, 200),
-    ("/leads/{lead}", 302, 200, 404, 403, 200),
-    ("/leads/new", 302, 200, 200, 403, 200),
-    ("/leads/review", 302, 200, 403, 403, 200),
-    ("/inquiry/embed-code", 302, 200, 403, 200, 200),
-    ("/admin/users", 302, 403, 403, 403, 200),
-    ("/admin/settings", 302, 403, 403, 403, 200),
-    ("/inquiry", 200, 200, 200, 200, 200),
-    ("/login", 200, 200, 200, 200, 200),
+    # url                      anon  supervisor  advisor  webmaster  admin
+    ("/leads/",                302,  200,        200,     403,       200),
+    ("/leads/{lead}",          302,  200,        404,     403,       200),
+    ("/leads/new",             302,  200,        200,     403,       200),
+    ("/leads/review",          302,  200,        403,     403,       200),
+    ("/leads/{lead}/merge",    302,  200,        403,     403,       200),
+    ("/merges",                302,  200,        403,     403,       200),
+    ("/inquiry/embed-code",    302,  200,        403,     200,       200),
+    ("/settings/api-keys",     302,  403,        403,     200,       200),
+    ("/admin/users",           302,  403,        403,     403,       200),
+    ("/admin/settings",        302,  403,        403,     403,       200),
+    ("/inquiry",               200,  200,        200,     200,       200),
+    ("/login",                 200,  200,        200,     200,       200),
+    ("/api/v1/openapi.json",   200,  200,        200,     200,       200),
 ]
+# fmt: on
 ROLES = [ANON, "supervisor", "advisor", "webmaster", "admin"]
 
 

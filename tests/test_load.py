@@ -4,11 +4,11 @@ queue. Every accepted lead is stored exactly once and no answer is a 5xx (not ti
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
+from support import serve
 
 from dealer_leads.api.services import create_api_key
 from dealer_leads.extensions import db
 from dealer_leads.leads.models import Lead, LeadEvent, LeadSource
-from support import serve
 
 CLIENTS, PER_CLIENT = 8, 250
 
@@ -18,9 +18,15 @@ def _post_leads(base: str, key: str, client: int) -> list[int]:
     with requests.Session() as http:
         http.headers["Authorization"] = f"Bearer {key}"
         for n in range(PER_CLIENT):
-            body = {"source": "LoadTest", "provider_lead_id": f"{client}-{n}",
-                    "customer": {"first_name": f"C{client}", "last_name": f"N{n}",
-                                 "email": f"c{client}.n{n}@example.com"}}
+            body = {
+                "source": "LoadTest",
+                "provider_lead_id": f"{client}-{n}",
+                "customer": {
+                    "first_name": f"C{client}",
+                    "last_name": f"N{n}",
+                    "email": f"c{client}.n{n}@example.com",
+                },
+            }
             codes.append(http.post(f"{base}/api/v1/leads", json=body, timeout=60).status_code)
             if n % 10 == 0:  # a provider that resends: still one lead
                 codes.append(http.post(f"{base}/api/v1/leads", json=body, timeout=60).status_code)
@@ -54,7 +60,8 @@ def test_concurrent_posts_store_every_lead_once(app, make_user):
     count = db.func.count
     assert db.session.scalar(db.select(count(Lead.id))) == CLIENTS * PER_CLIENT
     assert db.session.scalar(db.select(count(db.distinct(LeadSource.provider_lead_id)))) == (
-        CLIENTS * PER_CLIENT)
+        CLIENTS * PER_CLIENT
+    )
     inquiries = db.select(count(LeadEvent.id)).where(LeadEvent.kind == "inquiry")
     assert db.session.scalar(inquiries) == CLIENTS * PER_CLIENT
     duplicates = db.select(count(LeadEvent.id)).where(LeadEvent.kind == "duplicate")

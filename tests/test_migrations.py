@@ -54,7 +54,8 @@ def test_production_refuses_the_development_secret_key():
     from dealer_leads import create_app
 
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
-        create_app(ProductionConfig, SECRET_KEY=DEVELOPMENT_SECRET_KEY,
-                   SQLALCHEMY_DATABASE_URI="sqlite://")
+        create_app(
+            ProductionConfig, SECRET_KEY=DEVELOPMENT_SECRET_KEY, SQLALCHEMY_DATABASE_URI="sqlite://"
+        )
     app = create_app(ProductionConfig, SECRET_KEY="s3cret", SQLALCHEMY_DATABASE_URI="sqlite://")
     assert app.config["SESSION_COOKIE_SECURE"] is True

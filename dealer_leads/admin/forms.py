@@ -34,7 +34,6 @@ class SettingsForm(FlaskForm):
         "Finance department e-mail", validators=[Optional(), Length(max=254)]
     )
 
-
     def validate_timezone(self, field):
         try:
             ZoneInfo(field.data or "")

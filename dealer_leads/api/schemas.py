@@ -23,6 +23,7 @@ def customer_to_dict(customer: Customer) -> dict:
 
 
 def vehicle_to_dict(vehicle: LeadVehicle) -> dict:
+    """A vehicle named on the lead; unknown text is '' and an unknown year null."""
     return {
         "interest": vehicle.interest,
         "status": vehicle.status,
@@ -36,6 +37,7 @@ def vehicle_to_dict(vehicle: LeadVehicle) -> dict:
 
 
 def source_to_dict(source: LeadSource) -> dict:
+    """One inquiry that credited the lead."""
     return {
         "source": source.source,
         "provider_lead_id": source.provider_lead_id,

@@ -225,12 +225,6 @@ def _process(inbound_id: int, channel: str) -> IntakeAnswer:
         results = process_inbound(inbound_id)
     except InvalidPayload as refusal:
         return IntakeAnswer(error=_record_refusal(inbound_id, channel, refusal))
-    except RecursionError:
-        # json.loads gives up on very deep nesting with RecursionError, which the JSON
-        # parser does not turn into InvalidPayload; it is bad input all the same.
-        refusal = InvalidPayload("the body is nested too deeply to be a lead")
-        _mark_unfinished(inbound_id, refusal.message)
-        return IntakeAnswer(error=_record_refusal(inbound_id, channel, refusal))
     except Exception:
         _mark_unfinished(inbound_id, "processing stopped on an unexpected error")
         raise

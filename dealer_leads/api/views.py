@@ -55,6 +55,7 @@ def create_adf_leads():
 @bp.get("/leads/<int:lead_id>")
 @require_api_key("leads")
 def get_lead(lead_id: int):
+    """One lead, normalised, with its sources and timeline."""
     try:
         lead = services.get_lead(lead_id)
     except LeadNotFound:
@@ -80,6 +81,7 @@ def list_leads():
 
 @bp.get("/openapi.json")
 def openapi():
+    """The OpenAPI document; public, so tools can read it without a key."""
     return jsonify(openapi_document())
 
 

@@ -66,6 +66,8 @@ def _load_json(raw: bytes) -> dict:
         raise InvalidPayload(
             f"malformed JSON at line {error.lineno}, column {error.colno}: {error.msg}"
         ) from error
+    except RecursionError as error:
+        raise InvalidPayload("the JSON is nested too deeply") from error
     if not isinstance(data, dict):
         raise InvalidPayload("the body must be a JSON object describing one lead")
     return data

@@ -7,19 +7,14 @@ dates, rows moved, values that follow another choice) is written on the timeline
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
 
-from sqlalchemy import or_, select, text, update
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import select, text, update
 
-from dealer_leads.admin.services import dealership_zone
 from dealer_leads.auth.models import User
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
 from dealer_leads.leads.models import (
-    OPEN_STATUSES,
     Customer,
     Lead,
     LeadEvent,
@@ -27,7 +22,7 @@ from dealer_leads.leads.models import (
     LeadVehicle,
     Merge,
 )
-from dealer_leads.leads.services import SUPERVISING_ROLES, LeadNotFound
+from dealer_leads.leads.services import SUPERVISING_ROLES
 from dealer_leads.leads.timeline import record_event
 
 # fmt: off
@@ -59,28 +54,6 @@ class MergeRefused(ValueError):
     """A merge or undo that cannot be done as asked; the message says why."""
 
 
-class CompareRow(NamedTuple):
-    """One line of the side-by-side table the supervisor chooses from."""
-
-    field: str
-    label: str
-    value_a: str
-    value_b: str
-
-    @property
-    def differs(self) -> bool:
-        return self.value_a != self.value_b
-
-
-@dataclass
-class MergeEntry:
-    """A merge as the merges page lists it."""
-
-    merge: Merge
-    by: str
-    taken: list[str]
-
-
 # --- shared helpers (add and flush, never commit) ---------------------------------------------
 
 
@@ -103,7 +76,7 @@ def _resolve_choices(fields: tuple[str, ...], choices: dict, both: tuple[str, ..
     return sides
 
 
-def _pair(model: type, survivor_id: int, merged_id: int, noun: str, *, lock: bool) -> tuple:
+def load_pair(model: type, survivor_id: int, merged_id: int, noun: str, *, lock: bool) -> tuple:
     """Both rows, locked in id order when about to change them; refused if not mergeable."""
     if survivor_id == merged_id:
         raise MergeRefused(f"a {noun} cannot be merged with itself")
@@ -174,7 +147,7 @@ def _add_merge(kind: str, viewer: User, pair: tuple, sides: dict, snapshot: dict
     return merge
 
 
-def _taken_labels(sides: dict) -> list[str]:
+def taken_labels(sides: dict) -> list[str]:
     """['Status', 'Comments (both)']: the fields not kept from the survivor alone."""
     return [
         LABELS[f] + (" (both)" if side == BOTH else "")
@@ -184,7 +157,7 @@ def _taken_labels(sides: dict) -> list[str]:
 
 
 def _taken_summary(sides: dict) -> str:
-    return ", ".join(label.lower() for label in _taken_labels(sides))
+    return ", ".join(label.lower() for label in taken_labels(sides))
 
 
 # --- leads ------------------------------------------------------------------------------------
@@ -221,7 +194,7 @@ def merge_leads(viewer: User, survivor_id: int, merged_id: int, choices: dict) -
     sides = _resolve_choices(LEAD_MERGE_FIELDS, choices, both=("comments",))
     customer_ids = select(Lead.customer_id).where(Lead.id.in_([survivor_id, merged_id]))
     _lock_contact_keys(list(db.session.scalars(customer_ids)))
-    survivor, merged = _pair(Lead, survivor_id, merged_id, "lead", lock=True)
+    survivor, merged = load_pair(Lead, survivor_id, merged_id, "lead", lock=True)
     moved = {name: _ids(model, model.lead_id == merged.id) for name, model in LEAD_ROWS.items()}
     snapshot = {
         "survivor": _values(survivor, LEAD_SNAPSHOT_FIELDS),
@@ -299,7 +272,7 @@ def merge_customers(viewer: User, survivor_id: int, merged_id: int, choices: dic
     _require_supervisor(viewer)
     sides = _resolve_choices(CUSTOMER_MERGE_FIELDS, choices)
     _lock_contact_keys([survivor_id, merged_id])
-    survivor, merged = _pair(Customer, survivor_id, merged_id, "customer", lock=True)
+    survivor, merged = load_pair(Customer, survivor_id, merged_id, "customer", lock=True)
     lead_ids = _ids(Lead, Lead.customer_id == merged.id)
     snapshot = {
         "survivor": _values(survivor, CUSTOMER_SNAPSHOT_FIELDS),
@@ -448,80 +421,3 @@ def undo_merge(viewer: User, merge_id: int) -> Merge:
     merge.undone_at = now
     db.session.commit()
     return merge
-
-
-# --- queries for the pages --------------------------------------------------------------------
-
-
-def list_merge_candidates(lead_id: int, limit: int = 20) -> list[Lead]:
-    """Other open leads of this customer, or of customers with the same e-mail or phone."""
-    lead = db.session.get(Lead, lead_id)
-    if lead is None:
-        raise LeadNotFound(f"no lead #{lead_id}")
-    customer = lead.customer
-    same = [Lead.customer_id == lead.customer_id]
-    if customer.email:
-        same.append(Customer.email == customer.email)
-    if customer.phone:
-        same.append(Customer.phone == customer.phone)
-    query = (
-        select(Lead)
-        .join(Customer, Lead.customer_id == Customer.id)
-        .where(
-            Lead.id != lead.id,
-            Lead.merged_into_id.is_(None),
-            Lead.status.in_(OPEN_STATUSES),
-            Customer.merged_into_id.is_(None),
-            or_(*same),
-        )
-        .options(joinedload(Lead.customer), selectinload(Lead.vehicles))
-        .order_by(Lead.received_at.desc(), Lead.id.desc())
-        .limit(limit)
-    )
-    return list(db.session.scalars(query).unique())
-
-
-def list_merges(limit: int = 100) -> list[MergeEntry]:
-    """The latest merges first, with who made them and which fields came from the merged row."""
-    rows = db.session.execute(
-        select(Merge, User.name)
-        .outerjoin(User, Merge.user_id == User.id)
-        .order_by(Merge.at.desc(), Merge.id.desc())
-        .limit(limit)
-    ).all()
-    return [MergeEntry(merge, name or "", _taken_labels(merge.choices)) for merge, name in rows]
-
-
-def _lead_value(lead: Lead, field: str) -> str:
-    if field == "assigned_to_id":
-        return lead.assigned_to.name if lead.assigned_to else "(unassigned)"
-    if field == "customer_id":
-        customer = lead.customer
-        contact = " · ".join(p for p in (customer.email, customer.phone) if p)
-        return f"#{customer.id} {customer.name}" + (f" ({contact})" if contact else "")
-    if field == "vehicles":
-        return "; ".join(v.title for v in lead.vehicles)
-    if field == "sources":
-        return ", ".join(s.source for s in lead.sources)
-    value = getattr(lead, field)
-    if isinstance(value, datetime):
-        return value.astimezone(dealership_zone()).strftime("%Y-%m-%d %H:%M")
-    return "" if value is None else str(value)
-
-
-def compare_leads(a: int, b: int) -> list[CompareRow]:
-    """The choosable fields of two mergeable leads side by side, then what moves by rule."""
-    lead_a, lead_b = _pair(Lead, a, b, "lead", lock=False)
-    fields = (*LEAD_MERGE_FIELDS, "received_at", "first_response_at", "vehicles", "sources")
-    return [
-        CompareRow(f, LABELS[f], _lead_value(lead_a, f), _lead_value(lead_b, f)) for f in fields
-    ]
-
-
-def compare_customers(a: int, b: int) -> list[CompareRow]:
-    """The choosable fields of two mergeable customers side by side."""
-    one, two = _pair(Customer, a, b, "customer", lock=False)
-    return [
-        CompareRow(f, LABELS[f], getattr(one, f) or "", getattr(two, f) or "")
-        for f in CUSTOMER_MERGE_FIELDS
-    ]

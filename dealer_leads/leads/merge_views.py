@@ -10,15 +10,17 @@ from dealer_leads.leads.merge import (
     CUSTOMER_MERGE_FIELDS,
     LEAD_MERGE_FIELDS,
     MergeRefused,
-    compare_customers,
-    compare_leads,
-    list_merge_candidates,
-    list_merges,
     merge_customers,
     merge_leads,
     undo_merge,
 )
 from dealer_leads.leads.merge_forms import MergeForm, UndoForm
+from dealer_leads.leads.merge_queries import (
+    compare_customers,
+    compare_leads,
+    list_merge_candidates,
+    list_merges,
+)
 from dealer_leads.leads.services import LeadNotFound, get_lead
 
 bp = Blueprint("merge", __name__)

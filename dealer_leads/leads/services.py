@@ -333,7 +333,9 @@ STUCK_AFTER = timedelta(minutes=5)
 
 def _needs_review(now: datetime):
     """Unreadable payloads, and any left half-way (stored, never processed) by a crash."""
-    stuck = and_(InboundPayload.status == "received", InboundPayload.received_at < now - STUCK_AFTER)
+    stuck = and_(
+        InboundPayload.status == "received", InboundPayload.received_at < now - STUCK_AFTER
+    )
     return or_(InboundPayload.status == "failed", stuck)
 
 

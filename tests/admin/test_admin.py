@@ -1,16 +1,29 @@
 """The admin's pages: settings that drive intake, users and their state."""
 
 from builders import ingest, lead_json
+
 from dealer_leads.admin.models import Dealership
 from dealer_leads.auth.models import User
 from dealer_leads.extensions import db
 from dealer_leads.leads.models import Lead
 
-SETTINGS = {"name": "Lakeshore Auto", "street": "1 Main St", "city": "Leeds", "region": "",
-            "postal_code": "LS1 1AA", "country": "gb", "phone": "", "email": "",
-            "website": "", "timezone": "Europe/London", "duplicate_window_days": "7",
-            "auto_assign": "", "service_email": "service@lakeshore.example",
-            "parts_email": "", "finance_email": ""}
+SETTINGS = {
+    "name": "Lakeshore Auto",
+    "street": "1 Main St",
+    "city": "Leeds",
+    "region": "",
+    "postal_code": "LS1 1AA",
+    "country": "gb",
+    "phone": "",
+    "email": "",
+    "website": "",
+    "timezone": "Europe/London",
+    "duplicate_window_days": "7",
+    "auto_assign": "",
+    "service_email": "service@lakeshore.example",
+    "parts_email": "",
+    "finance_email": "",
+}
 
 
 def test_settings_saved_and_used_by_intake(client, login_as, make_user):
@@ -21,16 +34,19 @@ def test_settings_saved_and_used_by_intake(client, login_as, make_user):
     saved = db.session.scalar(db.select(Dealership))
     assert (saved.country, saved.timezone, saved.auto_assign) == ("GB", "Europe/London", False)
     assert saved.department_emails["service"] == "service@lakeshore.example"
-    lead = db.session.get(Lead, ingest(lead_json(customer={"first_name": "Al",
-                                                           "phone": "020 7946 0018"})).lead_id)
+    lead = db.session.get(
+        Lead, ingest(lead_json(customer={"first_name": "Al", "phone": "020 7946 0018"})).lead_id
+    )
     assert lead.customer.phone == "+442079460018"  # read as a UK number
     assert lead.assigned_to_id is None  # round robin switched off
 
 
 def test_bad_settings_are_refused_by_field(client, login_as):
     login_as("admin")
-    response = client.post("/admin/settings", data={**SETTINGS, "timezone": "Mars/Olympus",
-                                                    "duplicate_window_days": "900"})
+    response = client.post(
+        "/admin/settings",
+        data={**SETTINGS, "timezone": "Mars/Olympus", "duplicate_window_days": "900"},
+    )
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert "not a known time zone" in page and "between 0 and 365" in page
@@ -39,9 +55,16 @@ def test_bad_settings_are_refused_by_field(client, login_as):
 
 def test_admin_creates_and_switches_users(client, login_as):
     login_as("admin")
-    created = client.post("/admin/users", data={"email": "new@example.com", "name": "New One",
-                                                "role": "advisor", "phone": "",
-                                                "password": "long enough"})
+    created = client.post(
+        "/admin/users",
+        data={
+            "email": "new@example.com",
+            "name": "New One",
+            "role": "advisor",
+            "phone": "",
+            "password": "long enough",
+        },
+    )
     assert created.status_code == 303
     user = db.session.scalar(db.select(User).where(User.email == "new@example.com"))
     changed = client.post(f"/admin/users/{user.id}", data={"role": "advisor", "active": "y"})
@@ -50,6 +73,13 @@ def test_admin_creates_and_switches_users(client, login_as):
     assert user.active and not user.on_shift
     bad = client.post(f"/admin/users/{user.id}", data={"role": "emperor"})
     assert bad.status_code == 400
-    duplicate = client.post("/admin/users", data={"email": "new@example.com", "name": "Again",
-                                                  "role": "advisor", "password": "long enough"})
+    duplicate = client.post(
+        "/admin/users",
+        data={
+            "email": "new@example.com",
+            "name": "Again",
+            "role": "advisor",
+            "password": "long enough",
+        },
+    )
     assert duplicate.status_code == 422 and "exists already" in duplicate.get_data(as_text=True)

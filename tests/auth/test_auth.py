@@ -1,11 +1,11 @@
 """Sign-in, roles, CSRF, rate limit, and the users CLI."""
 
 import pytest
+from support import login
 
 from dealer_leads.auth.models import User
 from dealer_leads.auth.services import InvalidUser, authenticate, create_user
 from dealer_leads.extensions import db
-from support import login
 
 
 def test_passwords_are_hashed_and_checked(app):
@@ -18,11 +18,14 @@ def test_passwords_are_hashed_and_checked(app):
     assert authenticate("boss@example.com", "correct horse") is None
 
 
-@pytest.mark.parametrize("email, role, password, message", [
-    ("a@example.com", "king", "password1", "unknown role"),
-    ("not-an-email", "advisor", "password1", "not an e-mail"),
-    ("a@example.com", "advisor", "short", "at least 8"),
-])
+@pytest.mark.parametrize(
+    "email, role, password, message",
+    [
+        ("a@example.com", "king", "password1", "unknown role"),
+        ("not-an-email", "advisor", "password1", "not an e-mail"),
+        ("a@example.com", "advisor", "short", "at least 8"),
+    ],
+)
 def test_create_user_refusals(app, email, role, password, message):
     with pytest.raises(InvalidUser, match=message):
         create_user(email, role, "Name", password)
@@ -31,8 +34,9 @@ def test_create_user_refusals(app, email, role, password, message):
 def test_login_logout_and_next(client, make_user):
     user = make_user("supervisor")
     assert client.get("/leads/").status_code == 302
-    response = client.post("/login?next=/leads/review", data={"email": user.email,
-                                                             "password": "password123"})
+    response = client.post(
+        "/login?next=/leads/review", data={"email": user.email, "password": "password123"}
+    )
     assert response.headers["Location"] == "/leads/review"
     assert client.get("/leads/").status_code == 200
     assert client.get("/logout").status_code == 405  # signing out is a POST
@@ -42,8 +46,9 @@ def test_login_logout_and_next(client, make_user):
 
 def test_login_refuses_offsite_next(client, make_user):
     user = make_user("advisor")
-    response = client.post("/login?next=//evil.example/x", data={"email": user.email,
-                                                                "password": "password123"})
+    response = client.post(
+        "/login?next=//evil.example/x", data={"email": user.email, "password": "password123"}
+    )
     assert response.headers["Location"] == "/"
 
 
@@ -57,8 +62,10 @@ def test_wrong_password_is_401_and_names_no_detail(client, make_user):
 def test_login_is_rate_limited(app_factory, make_user):
     app = app_factory(RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute")
     client = app.test_client()
-    codes = [client.post("/login", data={"email": "x@example.com", "password": "bad"}).status_code
-             for _ in range(4)]
+    codes = [
+        client.post("/login", data={"email": "x@example.com", "password": "bad"}).status_code
+        for _ in range(4)
+    ]
     assert codes == [401, 401, 401, 429]
 
 
@@ -70,8 +77,9 @@ def test_forms_refuse_a_post_without_csrf_token(app_factory, make_user):
     assert response.status_code == 400 and "expired" in response.get_data(as_text=True)
     page = client.get("/login").get_data(as_text=True)
     token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-    response = client.post("/login", data={"email": user.email, "password": "password123",
-                                           "csrf_token": token})
+    response = client.post(
+        "/login", data={"email": user.email, "password": "password123", "csrf_token": token}
+    )
     assert response.status_code == 302
     assert client.post("/leads/1/note", data={"text": "x"}).status_code == 400
 
@@ -89,13 +97,25 @@ def test_inactive_user_is_signed_out(client, make_user):
 
 
 def test_users_create_cli(runner):
-    result = runner.invoke(args=["users", "create", "new@example.com", "--role", "advisor",
-                                 "--name", "New Advisor"])
+    result = runner.invoke(
+        args=["users", "create", "new@example.com", "--role", "advisor", "--name", "New Advisor"]
+    )
     assert result.exit_code == 0, result.output
     password = result.output.strip().splitlines()[-1]
     assert authenticate("new@example.com", password).role == "advisor"
-    again = runner.invoke(args=["users", "create", "new@example.com", "--role", "advisor",
-                                "--name", "Again", "--password", "password123"])
+    again = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "new@example.com",
+            "--role",
+            "advisor",
+            "--name",
+            "Again",
+            "--password",
+            "password123",
+        ]
+    )
     assert again.exit_code != 0 and "exists already" in again.output
     listing = runner.invoke(args=["users", "list"])
     assert "new@example.com" in listing.output

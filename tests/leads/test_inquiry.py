@@ -8,9 +8,19 @@ from itsdangerous import URLSafeSerializer
 from dealer_leads.extensions import db
 from dealer_leads.leads.models import InboundPayload, Lead
 
-PERSON = {"first_name": "Ana", "last_name": "Lopez", "email": "ana@example.com",
-          "phone": "416 555 2671", "interest": "buy", "condition": "new", "year": "2025",
-          "make": "Honda", "model": "Civic", "comments": "Best price?", "website": ""}
+PERSON = {
+    "first_name": "Ana",
+    "last_name": "Lopez",
+    "email": "ana@example.com",
+    "phone": "416 555 2671",
+    "interest": "buy",
+    "condition": "new",
+    "year": "2025",
+    "make": "Honda",
+    "model": "Civic",
+    "comments": "Best price?",
+    "website": "",
+}
 
 
 def _token(app, seconds_ago: float) -> str:
@@ -21,11 +31,23 @@ def _token(app, seconds_ago: float) -> str:
 def test_form_post_creates_lead_and_thanks(client):
     page = client.get("/inquiry?stock=A123")
     assert page.status_code == 200 and 'value="A123"' in page.get_data(as_text=True)
-    response = client.post("/inquiry", data={**PERSON, "stock": "A123", "trade_year": "2015",
-                                             "trade_make": "Mazda", "trade_model": "3"})
+    response = client.post(
+        "/inquiry",
+        data={
+            **PERSON,
+            "stock": "A123",
+            "trade_year": "2015",
+            "trade_make": "Mazda",
+            "trade_model": "3",
+        },
+    )
     assert response.status_code == 303 and response.headers["Location"].endswith("/inquiry/thanks")
     lead = db.session.scalar(db.select(Lead))
-    assert (lead.source, lead.channel, lead.customer.email) == ("Website", "form", "ana@example.com")
+    assert (lead.source, lead.channel, lead.customer.email) == (
+        "Website",
+        "form",
+        "ana@example.com",
+    )
     assert [(v.interest, v.model) for v in lead.vehicles] == [("buy", "Civic"), ("trade-in", "3")]
     assert lead.inbound.raw.startswith(b"first_name=Ana")
     assert "Thank you" in client.get(response.headers["Location"]).get_data(as_text=True)
@@ -33,8 +55,9 @@ def test_form_post_creates_lead_and_thanks(client):
 
 def test_cross_origin_plain_post_needs_no_csrf_and_page_can_be_framed(app_factory):
     client = app_factory(WTF_CSRF_ENABLED=True).test_client()
-    response = client.post("/inquiry?embed=1", data=PERSON,
-                           headers={"Origin": "https://www.dealer-site.example"})
+    response = client.post(
+        "/inquiry?embed=1", data=PERSON, headers={"Origin": "https://www.dealer-site.example"}
+    )
     assert response.status_code == 303 and "embed=1" in response.headers["Location"]
     framed = client.get("/inquiry?embed=1")
     assert "frame-ancestors *" in framed.headers["Content-Security-Policy"]
@@ -46,8 +69,9 @@ def test_json_answer_when_asked(client):
     response = client.post("/inquiry", data=PERSON, headers={"Accept": "application/json"})
     assert response.status_code == 201 and response.json["ok"] is True
     assert response.headers["Access-Control-Allow-Origin"] == "*"
-    refused = client.post("/inquiry", data={"first_name": "X"},
-                          headers={"Accept": "application/json"})
+    refused = client.post(
+        "/inquiry", data={"first_name": "X"}, headers={"Accept": "application/json"}
+    )
     assert refused.status_code == 422
     assert set(refused.json["error"]["fields"]) == {"email", "phone"}
 
@@ -74,7 +98,9 @@ def test_minimum_fill_time_and_forged_token(app_factory):
     app = app_factory(INQUIRY_MIN_FILL_SECONDS=3)
     client = app.test_client()
     with app.app_context():
-        token = re.search(r'name="ts" value="([^"]+)"', client.get("/inquiry").get_data(as_text=True))
+        token = re.search(
+            r'name="ts" value="([^"]+)"', client.get("/inquiry").get_data(as_text=True)
+        )
         assert token
         client.post("/inquiry", data={**PERSON, "ts": token.group(1)})  # at once: a bot
         client.post("/inquiry", data={**PERSON, "ts": "forged"})
@@ -91,8 +117,11 @@ def test_rate_limit_per_client(app_factory):
 
 
 def test_non_utf8_form_body_is_kept_for_review(client):
-    response = client.post("/inquiry", data=b"first_name=Andr\xe9&email=a%40example.com",
-                           content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        "/inquiry",
+        data=b"first_name=Andr\xe9&email=a%40example.com",
+        content_type="application/x-www-form-urlencoded",
+    )
     assert response.status_code == 422
     kept = db.session.scalar(db.select(InboundPayload))
     assert kept.status == "failed" and b"Andr\xe9" in kept.raw

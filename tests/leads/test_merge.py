@@ -15,13 +15,11 @@ from dealer_leads.leads.merge import (
     CUSTOMER_SNAPSHOT_FIELDS,
     LEAD_SNAPSHOT_FIELDS,
     MergeRefused,
-    compare_leads,
-    list_merge_candidates,
-    list_merges,
     merge_customers,
     merge_leads,
     undo_merge,
 )
+from dealer_leads.leads.merge_queries import compare_leads, list_merge_candidates, list_merges
 from dealer_leads.leads.models import Customer, Lead, LeadEvent, LeadSource, LeadVehicle, Merge
 from dealer_leads.leads.services import change_status, log_call
 

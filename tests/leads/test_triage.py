@@ -3,9 +3,9 @@
 from datetime import timedelta
 
 import pytest
+from builders import ingest, lead_json
 from sqlalchemy import event
 
-from builders import ingest, lead_json
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
 from dealer_leads.leads import services
@@ -34,19 +34,31 @@ def test_queue_paging_crosses_from_waiting_to_answered(app, make_user):
     ids = [ingest(now=now - timedelta(minutes=i)).lead_id for i in range(5)]
     for lead_id in ids[:2]:
         services.log_call(boss, lead_id, "voicemail", now=now)
-    pages = [services.list_queue(boss, services.QueueFilters(), page=p, per_page=2) for p in (1, 2, 3)]
+    pages = [
+        services.list_queue(boss, services.QueueFilters(), page=p, per_page=2) for p in (1, 2, 3)
+    ]
     seen = [lead.id for page in pages for lead in page.items]
     assert seen == [ids[4], ids[3], ids[2], ids[0], ids[1]]
     assert pages[0].total == 5 and pages[0].awaiting == 3 and pages[0].pages == 3
 
 
-@pytest.mark.parametrize("term", ["dana7@example.com", "Tremblay7", "4163077777", "V12345", "nb012345", "5fnrl6h78nb012345"])
+@pytest.mark.parametrize(
+    "term",
+    ["dana7@example.com", "Tremblay7", "4163077777", "V12345", "nb012345", "5fnrl6h78nb012345"],
+)
 def test_search_by_name_email_phone_stock_vin(app, make_user, term):
     boss = make_user("supervisor")
-    wanted = ingest(lead_json(
-        customer={"first_name": "Dana", "last_name": "Tremblay7", "email": "dana7@example.com",
-                  "phone": "416-307-7777"},
-        vehicles=[{"stock": "V12345", "vin": "5FNRL6H78NB012345"}])).lead_id
+    wanted = ingest(
+        lead_json(
+            customer={
+                "first_name": "Dana",
+                "last_name": "Tremblay7",
+                "email": "dana7@example.com",
+                "phone": "416-307-7777",
+            },
+            vehicles=[{"stock": "V12345", "vin": "5FNRL6H78NB012345"}],
+        )
+    ).lead_id
     ingest(lead_json(customer={"first_name": "Other", "email": "o@example.com"}))
     assert _queue_ids(boss, search=term) == [wanted]
 
@@ -95,8 +107,9 @@ def test_call_stops_clock_and_reached_moves_to_contacted(app, make_user):
     lead = db.session.get(Lead, lead_id)
     assert lead.first_response_at - lead.received_at == timedelta(minutes=4)
     assert lead.status == "new"
-    services.log_call(boss, lead_id, "reached", "wants a test drive",
-                      now=received + timedelta(minutes=6))
+    services.log_call(
+        boss, lead_id, "reached", "wants a test drive", now=received + timedelta(minutes=6)
+    )
     assert lead.status == "contacted"
     assert lead.first_response_at - lead.received_at == timedelta(minutes=4)
     kinds = [e.kind for e in lead.events]
@@ -142,11 +155,15 @@ def test_lead_page_actions_over_http(client, login_as, make_user):
     page = client.get(f"/leads/{lead_id}").get_data(as_text=True)
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page
     assert "<script>alert(" not in page
-    assert client.post(f"/leads/{lead_id}/assign", data={"advisor_id": advisor.id}).status_code == 303
+    assert (
+        client.post(f"/leads/{lead_id}/assign", data={"advisor_id": advisor.id}).status_code == 303
+    )
     assert client.post(f"/leads/{lead_id}/call", data={"outcome": "reached"}).status_code == 303
     assert client.post(f"/leads/{lead_id}/note", data={"text": "Prefers texts"}).status_code == 303
     refused = client.post(f"/leads/{lead_id}/status", data={"status": "lost", "reason": ""})
-    assert refused.status_code == 422 and "say why the lead was lost" in refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "say why the lead was lost" in refused.get_data(
+        as_text=True
+    )
     assert client.post(f"/leads/{lead_id}/call", data={"outcome": "nope"}).status_code == 400
     page = client.get(f"/leads/{lead_id}").get_data(as_text=True)
     for text in ("Assigned to Ana Advisor", "Reached the customer", "Prefers texts", "contacted"):
@@ -156,24 +173,36 @@ def test_lead_page_actions_over_http(client, login_as, make_user):
 
 def test_manual_lead_goes_through_intake(client, login_as):
     login_as("advisor")
-    response = client.post("/leads/new", data={
-        "source": "Walk-in", "first_name": "Walk", "last_name": "In", "phone": "416-555-2671",
-        "department": "", "condition": "used", "make": "Ford", "model": "F-150", "comments": "",
-    })
+    response = client.post(
+        "/leads/new",
+        data={
+            "source": "Walk-in",
+            "first_name": "Walk",
+            "last_name": "In",
+            "phone": "416-555-2671",
+            "department": "",
+            "condition": "used",
+            "make": "Ford",
+            "model": "F-150",
+            "comments": "",
+        },
+    )
     assert response.status_code == 303
     lead = db.session.scalar(db.select(Lead))
     assert (lead.source, lead.channel, lead.sales_kind) == ("Walk-in", "manual", "used")
     assert lead.events[0].user_id is not None
-    missing = client.post("/leads/new", data={"source": "Phone", "first_name": "No contact",
-                                              "department": "", "condition": ""})
+    missing = client.post(
+        "/leads/new",
+        data={"source": "Phone", "first_name": "No contact", "department": "", "condition": ""},
+    )
     assert missing.status_code == 422
     assert "e-mail address or a phone number" in missing.get_data(as_text=True)
 
 
 def test_needs_review_correct_and_rerun(client, login_as):
     login_as("supervisor")
-    from dealer_leads.leads.ingest import process_inbound, store_inbound
     from dealer_leads.leads.channels import InvalidPayload
+    from dealer_leads.leads.ingest import process_inbound, store_inbound
 
     inbound = store_inbound("api", b'{"customer": {"email": "fix@example.com"')
     with pytest.raises(InvalidPayload):
@@ -182,8 +211,9 @@ def test_needs_review_correct_and_rerun(client, login_as):
     assert f"#{inbound.id}" in listing and "malformed JSON" in listing
     bad = client.post(f"/leads/review/{inbound.id}", data={"raw": "{still broken"})
     assert bad.status_code == 303
-    fixed = client.post(f"/leads/review/{inbound.id}",
-                        data={"raw": '{"customer": {"email": "fix@example.com"}}'})
+    fixed = client.post(
+        f"/leads/review/{inbound.id}", data={"raw": '{"customer": {"email": "fix@example.com"}}'}
+    )
     assert fixed.status_code == 303 and "/leads/" in fixed.headers["Location"]
     assert db.session.scalar(db.select(Lead)).customer.email == "fix@example.com"
     assert "Nothing waits for review" in client.get("/leads/review").get_data(as_text=True)
