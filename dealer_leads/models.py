@@ -2,7 +2,7 @@
 
 from dealer_leads.admin.models import Dealership
 from dealer_leads.auth.models import ApiKey, User
-from dealer_leads.inventory.models import Vehicle
+from dealer_leads.inventory.models import InventoryImport, Vehicle, VehiclePhoto
 from dealer_leads.leads.models import (
     Customer,
     InboundPayload,
@@ -14,6 +14,8 @@ from dealer_leads.leads.models import (
 )
 
 __all__ = [
+    "InventoryImport",
+    "VehiclePhoto",
     "ApiKey",
     "Customer",
     "Dealership",

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import os
-import re
-import secrets
 
 import pytest
 from flask import has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, make_url, text
-from support import login
+from sqlalchemy import text
+from support import create_postgres_database, drop_postgres_database, login
 
 from config import TestingConfig
 from dealer_leads import create_app
@@ -27,7 +25,7 @@ def database_url(tmp_path_factory):
     """
     server_url = os.environ.get("TEST_DATABASE_URL")
     if server_url:
-        url = _create_postgres_database(server_url)
+        url = create_postgres_database(server_url)
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url)
@@ -36,29 +34,7 @@ def database_url(tmp_path_factory):
         db.engine.dispose()
     yield url
     if server_url:
-        _drop_postgres_database(server_url, url)
-
-
-def _admin_engine(server_url: str):
-    url = make_url(re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", server_url))
-    return create_engine(url, isolation_level="AUTOCOMMIT"), url
-
-
-def _create_postgres_database(server_url: str) -> str:
-    engine, url = _admin_engine(server_url)
-    name = f"dl_test_{os.getpid()}_{secrets.token_hex(3)}"
-    with engine.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
-
-
-def _drop_postgres_database(server_url: str, test_url: str) -> None:
-    engine, _ = _admin_engine(server_url)
-    name = make_url(test_url).database
-    with engine.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
+        drop_postgres_database(server_url, url)
 
 
 def _empty_tables() -> None:

@@ -1,10 +1,13 @@
 """The migrations build the schema the models describe, from an empty database, with one head."""
 
+import os
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask_migrate import Migrate
+from sqlalchemy import text
 
 from dealer_leads.extensions import db
 
@@ -59,3 +62,39 @@ def test_production_refuses_the_development_secret_key():
         )
     app = create_app(ProductionConfig, SECRET_KEY="s3cret", SQLALCHEMY_DATABASE_URI="sqlite://")
     assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_upgrade_keeps_vehicles_entered_before_the_inventory_migration(tmp_path):
+    """Rows written under revision 0001 survive 0002's new NOT NULL columns, on both engines."""
+    from flask_migrate import upgrade
+    from support import create_postgres_database, drop_postgres_database
+
+    from config import TestingConfig
+    from dealer_leads import create_app
+
+    server_url = os.environ.get("TEST_DATABASE_URL")
+    url = create_postgres_database(server_url) if server_url else f"sqlite:///{tmp_path}/m.db"
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url)
+    try:
+        with app.app_context():
+            upgrade(revision="0001")
+            db.session.execute(
+                text(
+                    "INSERT INTO vehicles (vin, stock_number, make, model, trim, "
+                    "body_style, condition, exterior_color, status, created_at, "
+                    "updated_at) VALUES ('1HGCM82633A004352', 'A1', 'Honda', "
+                    "'Accord', '', '', 'used', '', 'available', :now, :now)"
+                ),
+                {"now": "2026-01-01 00:00:00"},
+            )
+            db.session.commit()
+            upgrade()
+            row = db.session.execute(
+                text("SELECT odometer_unit, options, vin_override FROM vehicles")
+            ).one()
+            assert row[0] == "km" and row[2] in (False, 0)
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        if server_url:
+            drop_postgres_database(server_url, url)

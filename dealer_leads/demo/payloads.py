@@ -30,6 +30,7 @@ from dealer_leads.demo.catalog import (
 
 # --- customers and their inquiries ----------------------------------------------------------
 
+
 @dataclass
 class Person:
     first: str

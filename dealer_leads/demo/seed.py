@@ -77,6 +77,7 @@ def _create_staff(now: datetime) -> list[User]:
     db.session.commit()
     return users
 
+
 def _new_unit(rng: random.Random, today: date, n: int) -> dict:
     model, trims, body, msrp, prefix = rng.choice(NEW_MODELS)
     year = today.year + (today.month >= 8 and rng.random() < 0.6)
@@ -119,10 +120,8 @@ def _used_unit(rng: random.Random, today: date, condition: str, n: int) -> dict:
 
 def _vehicle_row(rng: random.Random, now: datetime, condition: str, n: int) -> Vehicle:
     today = now.astimezone(ZONE).date()
-    if condition == "new":
-        unit = _new_unit(rng, today, n)
-    else:
-        unit = _used_unit(rng, today, condition, n)
+    new = condition == "new"
+    unit = _new_unit(rng, today, n) if new else _used_unit(rng, today, condition, n)
     prefix = unit.pop("prefix")
     plant = rng.choice("ABCDEFGHJKLMNPRSTUVWXYZ0123456789")
     serial = rng.randrange(10_000, 999_999)
@@ -162,7 +161,6 @@ def _create_vehicles(rng: random.Random, now: datetime) -> list[Vehicle]:
     db.session.add_all(vehicles)
     db.session.commit()
     return vehicles
-
 
 
 # --- the entry point ------------------------------------------------------------------------

@@ -26,6 +26,16 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 DESKTOP = {"width": 1280, "height": 900}
+FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Note a failed test, so that open_page can photograph its pages before closing them."""
+    report = yield
+    if report.when == "call" and report.failed:
+        item.stash[FAILED] = True
+    return report
 
 
 @pytest.fixture(scope="session")
@@ -82,12 +92,13 @@ def browser_problems() -> list[str]:
 
 
 @pytest.fixture
-def open_page(browser, live_server, browser_problems) -> Iterator[Callable]:
+def open_page(request, browser, live_server, browser_problems, artifacts_dir) -> Iterator[Callable]:
     """open_page(viewport={"width": 390, "height": 844}, ...): a Page in a fresh context.
 
     Each context has its own cookies. Every page reports console errors, uncaught exceptions
     and requests that leave the live server's origin to `browser_problems`. Contexts close
-    before the server stops.
+    before the server stops; when the test failed, each page is saved as
+    test-artifacts/FAILED-<test>-<n>.png first.
     """
     contexts = []
 
@@ -99,7 +110,11 @@ def open_page(browser, live_server, browser_problems) -> Iterator[Callable]:
         return page
 
     yield open_
-    for context in contexts:
+    failed = request.node.stash.get(FAILED, False)
+    for number, context in enumerate(contexts, start=1):
+        if failed:
+            for page in context.pages:
+                page.screenshot(path=artifacts_dir / f"FAILED-{request.node.name}-{number}.png")
         context.close()
 
 

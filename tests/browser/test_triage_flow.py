@@ -24,6 +24,7 @@ def sign_in(page: Page, email: str, password: str = "password123") -> None:
     page.locator("input[name=password]").fill(password)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Lead queue")
+    page.wait_for_load_state()  # the heading can be there before the stylesheet
 
 
 def send_inquiry(page: Page, min_fill_seconds: float) -> None:
@@ -103,6 +104,7 @@ def test_supervisor_triages_a_web_inquiry(
     expect(timeline.locator(".event-status")).to_contain_text("new → contacted")
     expect(desk.locator(".page-head .status")).to_have_text("contacted")
     expect(desk.locator(".page-head")).to_contain_text(re.compile(r"answered in \d+ min"))
+    desk.wait_for_load_state()
     desk.screenshot(path=artifacts_dir / "triage-lead.png", full_page=True)
 
     desk.get_by_role("link", name="Queue").click()
@@ -111,6 +113,7 @@ def test_supervisor_triages_a_web_inquiry(
     expect(row.locator(".clock")).to_have_count(0)
     expect(row.locator("td[data-label=Status]")).to_have_text("contacted")
     expect(row.locator("td[data-label=Advisor]")).to_have_text(advisor)
+    desk.wait_for_load_state()
     desk.screenshot(path=artifacts_dir / "triage-queue.png", full_page=True)
 
     assert browser_problems == []
