@@ -66,16 +66,31 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from dealer_leads.admin.views import bp as admin_bp
     from dealer_leads.api.keys_views import bp as api_keys_bp
+    from dealer_leads.api.photos import bp as api_photos_bp
+    from dealer_leads.api.vehicles import bp as api_vehicles_bp
     from dealer_leads.api.views import bp as api_bp
     from dealer_leads.auth.views import bp as auth_bp
+    from dealer_leads.inventory.photo_views import bp as photos_bp
+    from dealer_leads.inventory.views import bp as inventory_bp
     from dealer_leads.leads.inquiry_views import bp as inquiry_bp
     from dealer_leads.leads.merge_views import bp as merge_bp
     from dealer_leads.leads.views import bp as leads_bp
 
-    blueprints = (auth_bp, leads_bp, merge_bp, inquiry_bp, admin_bp, api_bp, api_keys_bp)
-    for blueprint in blueprints:
+    pages = (
+        auth_bp,
+        leads_bp,
+        merge_bp,
+        inquiry_bp,
+        admin_bp,
+        api_keys_bp,
+        inventory_bp,
+        photos_bp,
+    )
+    apis = (api_bp, api_vehicles_bp, api_photos_bp)  # bearer keys, not cookies: no CSRF
+    for blueprint in (*pages, *apis):
         app.register_blueprint(blueprint)
-    csrf.exempt(api_bp)
+    for blueprint in apis:
+        csrf.exempt(blueprint)
 
 
 def _wants_json() -> bool:
@@ -122,9 +137,10 @@ def register_commands(app: Flask) -> None:
     from dealer_leads.api.cli import api_keys_cli
     from dealer_leads.auth.cli import users_cli
     from dealer_leads.demo.cli import demo_cli
+    from dealer_leads.inventory.cli import inventory_cli
     from dealer_leads.worker import worker_command
 
-    for command in (users_cli, api_keys_cli, demo_cli, worker_command):
+    for command in (users_cli, api_keys_cli, demo_cli, inventory_cli, worker_command):
         app.cli.add_command(command)
 
 

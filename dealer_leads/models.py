@@ -2,6 +2,7 @@
 
 from dealer_leads.admin.models import Dealership
 from dealer_leads.auth.models import ApiKey, User
+from dealer_leads.cadence.models import FollowUpPlan, LeadCadence, PlanRule, PlanStep, Touch
 from dealer_leads.inventory.models import InventoryImport, Vehicle, VehiclePhoto
 from dealer_leads.leads.models import (
     Customer,
@@ -12,8 +13,18 @@ from dealer_leads.leads.models import (
     LeadVehicle,
     Merge,
 )
+from dealer_leads.messaging.models import Consent, MessageTemplate, OutboundMessage, Suppression
 
 __all__ = [
+    "Consent",
+    "FollowUpPlan",
+    "LeadCadence",
+    "MessageTemplate",
+    "OutboundMessage",
+    "PlanRule",
+    "PlanStep",
+    "Suppression",
+    "Touch",
     "InventoryImport",
     "VehiclePhoto",
     "ApiKey",

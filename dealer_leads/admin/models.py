@@ -29,6 +29,11 @@ class Dealership(db.Model):
     # {"service": "service@…", "parts": "…", "finance": "…"}
     department_emails: Mapped[dict] = mapped_column(JSON, default=dict)
     duplicate_window_days: Mapped[int] = mapped_column(default=30)
+    # Compliance: "CA" (CASL) or "US" (CAN-SPAM, TCPA); calls and texts only within quiet hours.
+    compliance_regime: Mapped[str] = mapped_column(String(2), default="CA")
+    quiet_start: Mapped[str] = mapped_column(String(5), default="09:00")
+    quiet_end: Mapped[str] = mapped_column(String(5), default="20:00")
+    holidays: Mapped[list] = mapped_column(JSON, default=list)  # ["2026-12-25", …]
     auto_assign: Mapped[bool] = mapped_column(default=True)
 
     @property
