@@ -56,6 +56,9 @@ class Config:
     SMS_AUTH_TOKEN = os.environ.get("SMS_AUTH_TOKEN", "")
     SMS_FROM_NUMBER = os.environ.get("SMS_FROM_NUMBER", "")
 
+    VPIC_BASE_URL = os.environ.get("VPIC_BASE_URL", "https://vpic.nhtsa.dot.gov/api")
+    VPIC_TIMEOUT_SECONDS = float(os.environ.get("VPIC_TIMEOUT_SECONDS", "3"))
+
     # Request limits: bodies over this are refused with 413 before they are read.
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
     MAX_LEAD_BODY_BYTES = _int("MAX_LEAD_BODY_BYTES", 512 * 1024)

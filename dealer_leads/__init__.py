@@ -75,6 +75,8 @@ def register_blueprints(app: Flask) -> None:
     from dealer_leads.leads.inquiry_views import bp as inquiry_bp
     from dealer_leads.leads.merge_views import bp as merge_bp
     from dealer_leads.leads.views import bp as leads_bp
+    from dealer_leads.messaging.template_views import bp as templates_bp
+    from dealer_leads.messaging.views import bp as unsubscribe_bp
 
     pages = (
         auth_bp,
@@ -85,6 +87,8 @@ def register_blueprints(app: Flask) -> None:
         api_keys_bp,
         inventory_bp,
         photos_bp,
+        templates_bp,
+        unsubscribe_bp,
     )
     apis = (api_bp, api_vehicles_bp, api_photos_bp)  # bearer keys, not cookies: no CSRF
     for blueprint in (*pages, *apis):

@@ -122,6 +122,11 @@ def normalize_vin(raw: str | None) -> str:
     return _CLEAN.sub("", raw or "").upper()
 
 
+def is_well_formed(vin: str) -> bool:
+    """True for 17 legal characters (already normalised), whatever the check digit says."""
+    return len(vin) == VIN_LENGTH and all(_LEGAL.fullmatch(char) for char in vin)
+
+
 def check_digit(vin: str) -> str:
     """The 49 CFR 565 check digit ('0'-'9' or 'X') of a 17-character VIN of legal characters."""
     total = sum(

@@ -1,0 +1,251 @@
+"""Start, pause, resume, stop and switch a lead's follow-up plan.
+
+Helpers here add and flush; the intake and triage services that call them commit. The
+functions at the bottom (`pause_lead`, `resume_lead`, …) are the public calls for the lead page
+and commit themselves.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+
+from dealer_leads.admin.services import dealership_zone, get_dealership
+from dealer_leads.auth.models import User
+from dealer_leads.cadence.models import (
+    AUTOMATIC_CHANNELS,
+    PENDING_TOUCH_STATES,
+    FollowUpPlan,
+    LeadCadence,
+    PlanRule,
+    Touch,
+)
+from dealer_leads.cadence.planner import StepSpec, expand_plan
+from dealer_leads.database import now_utc
+from dealer_leads.extensions import db
+from dealer_leads.leads.models import Lead
+from dealer_leads.leads.timeline import record_event
+from dealer_leads.messaging.compliance import hours_from_settings, is_open, next_open
+
+
+class CadenceError(ValueError):
+    """A plan change that cannot be done as asked; the message says why."""
+
+
+def _hours():
+    dealership = get_dealership()
+    return hours_from_settings(dealership.timezone, dealership.business_hours or {},
+                               dealership.holidays or [])
+
+
+def choose_plan(lead: Lead, at: datetime) -> tuple[FollowUpPlan | None, str]:
+    """The first rule that matches the lead picks its plan; the rule is returned as text."""
+    interests = {v.interest for v in lead.vehicles}
+    after_hours = not is_open(at, _hours())
+    rules = db.session.scalars(select(PlanRule).order_by(PlanRule.position, PlanRule.id))
+    for rule in rules:
+        if rule.department and rule.department != lead.department:
+            continue
+        if rule.sales_kind and rule.sales_kind != lead.sales_kind:
+            continue
+        if rule.source and rule.source.lower() != (lead.latest_source or lead.source).lower():
+            continue
+        if rule.interest and rule.interest not in interests:
+            continue
+        if rule.after_hours is not None and rule.after_hours != after_hours:
+            continue
+        if rule.plan.active:
+            return rule.plan, _describe_rule(rule)
+    return None, "no rule matched"
+
+
+def _describe_rule(rule: PlanRule) -> str:
+    parts = [f"{name} {value}" for name, value in (
+        ("department", rule.department), ("kind", rule.sales_kind), ("source", rule.source),
+        ("interest", rule.interest)) if value]
+    if rule.after_hours is not None:
+        parts.append("after hours" if rule.after_hours else "during hours")
+    return f"rule #{rule.position + 1}: " + (", ".join(parts) or "any lead")
+
+
+def _plan_touches(lead: Lead, plan: FollowUpPlan, anchor: datetime, now: datetime) -> list[Touch]:
+    hours = _hours()
+    specs = [StepSpec(position=s.position, offset_minutes=s.offset_minutes, channel=s.channel,
+                      offset_from=s.offset_from, business_hours=s.business_hours,
+                      template_key=s.template_key, title=s.title, step_id=s.id)
+             for s in plan.steps]
+    planned = expand_plan(specs, anchor, dealership_zone(), lambda m: next_open(m, hours),
+                          not_before=now if anchor > now else None)
+    return [Touch(lead_id=lead.id, plan_id=plan.id, step_id=p.step.step_id,
+                  position=p.step.position, channel=p.step.channel,
+                  template_key=p.step.template_key, title=p.step.title, due_at=p.due_at,
+                  assigned_to_id=None if p.step.channel in AUTOMATIC_CHANNELS
+                  else lead.assigned_to_id)
+            for p in planned]
+
+
+def start_plan(lead: Lead, now: datetime, *, plan: FollowUpPlan | None = None,
+               anchor: datetime | None = None, reason: str = "", by: User | None = None
+               ) -> LeadCadence | None:
+    """Put the lead on `plan` (or the one the rules choose) from `anchor` (default: now)."""
+    rule = reason
+    if plan is None:
+        plan, rule = choose_plan(lead, lead.received_at)
+        if plan is None:
+            return None
+    cadence = _cadence(lead) or LeadCadence(lead_id=lead.id)
+    cadence.plan_id, cadence.state, cadence.reason = plan.id, "active", rule[:200]
+    cadence.started_at = cadence.updated_at = now
+    db.session.add(cadence)
+    touches = _plan_touches(lead, plan, anchor or now, now)
+    db.session.add_all(touches)
+    record_event(lead, "plan_started", f"Follow-up plan: {plan.name} ({len(touches)} steps)",
+                 user=by, at=now, rule=rule, plan=plan.key)
+    return cadence
+
+
+def _cadence(lead: Lead) -> LeadCadence | None:
+    return db.session.scalar(select(LeadCadence).where(LeadCadence.lead_id == lead.id))
+
+
+def _set_touches(lead: Lead, from_states: tuple[str, ...], to_state: str, now: datetime, *,
+                 automatic_only: bool = False) -> int:
+    query = update(Touch).where(Touch.lead_id == lead.id, Touch.status.in_(from_states))
+    if automatic_only:
+        query = query.where(Touch.channel.in_(AUTOMATIC_CHANNELS))
+    values = {"status": to_state}
+    if to_state in ("cancelled", "skipped"):
+        values["finished_at"] = now
+    return db.session.execute(query.values(**values)).rowcount
+
+
+def pause_automatic(lead: Lead, reason: str, now: datetime, *, by: User | None = None,
+                    alert: bool = True) -> bool:
+    """Hold the automatic e-mails and texts (the customer answered); person tasks stay, and the
+    assignee gets a task to answer. Returns False when there was nothing to pause."""
+    cadence = _cadence(lead)
+    if cadence is None or cadence.state != "active":
+        return False
+    held = _set_touches(lead, ("scheduled",), "held", now, automatic_only=True)
+    cadence.state, cadence.reason, cadence.updated_at = "paused", reason[:200], now
+    record_event(lead, "plan_paused", f"Automatic follow-up paused: {reason}", user=by, at=now,
+                 held=held)
+    if alert and lead.assigned_to_id:
+        db.session.add(Touch(lead_id=lead.id, plan_id=cadence.plan_id, channel="task",
+                             title=f"Respond: {reason}"[:200], due_at=now, status="open",
+                             assigned_to_id=lead.assigned_to_id))
+    return True
+
+
+def resume(lead: Lead, now: datetime, *, by: User | None = None) -> None:
+    """Release held touches; any that fell due meanwhile go out now, in order."""
+    cadence = _cadence(lead)
+    if cadence is None or cadence.state != "paused":
+        raise CadenceError("the follow-up is not paused")
+    held = db.session.scalars(select(Touch).where(Touch.lead_id == lead.id,
+                                                  Touch.status == "held")).all()
+    for touch in held:
+        touch.status, touch.due_at = "scheduled", max(touch.due_at, now)
+    cadence.state, cadence.reason, cadence.updated_at = "active", "", now
+    record_event(lead, "plan_resumed", "Automatic follow-up resumed", user=by, at=now,
+                 released=len(held))
+
+
+def stop(lead: Lead, reason: str, now: datetime, *, by: User | None = None) -> bool:
+    """Cancel everything still to come (sold, lost, opted out)."""
+    cadence = _cadence(lead)
+    if cadence is None or cadence.state in ("stopped", "finished"):
+        return False
+    cancelled = _set_touches(lead, PENDING_TOUCH_STATES, "cancelled", now)
+    cadence.state, cadence.reason, cadence.updated_at = "stopped", reason[:200], now
+    record_event(lead, "plan_stopped", f"Follow-up stopped: {reason}", user=by, at=now,
+                 cancelled=cancelled)
+    return True
+
+
+def switch_plan(lead: Lead, plan_key: str, reason: str, now: datetime, *,
+                anchor: datetime | None = None, by: User | None = None) -> LeadCadence:
+    """Stop the current plan and start another (booking → confirmation, no-show → rebook)."""
+    plan = db.session.scalar(select(FollowUpPlan).where(FollowUpPlan.key == plan_key))
+    if plan is None:
+        raise CadenceError(f"there is no plan {plan_key!r}")
+    if _cadence(lead) is not None:
+        _set_touches(lead, PENDING_TOUCH_STATES, "cancelled", now)
+    record_event(lead, "plan_switched", f"Plan switched to {plan.name}: {reason}", user=by,
+                 at=now, plan=plan_key, reason=reason)
+    return start_plan(lead, now, plan=plan, anchor=anchor, reason=reason, by=by)
+
+
+def on_status_change(lead: Lead, old: str, new: str, now: datetime, by: User | None) -> None:
+    """Sold starts the owner-loyalty plan, lost stops everything; an appointment holds the
+    sales plan until the appointment plan takes over (booking switches it)."""
+    if new == "sold":
+        switch_plan(lead, "owner_loyalty", "vehicle sold", now, by=by)
+    elif new == "lost":
+        stop(lead, f"lead lost ({lead.lost_reason})" if lead.lost_reason else "lead lost", now,
+             by=by)
+    elif new == "appointment":
+        pause_automatic(lead, "appointment set", now, by=by, alert=False)
+
+
+# --- public calls for the lead page (commit) ---------------------------------------------------
+
+
+def _lead(lead_id: int) -> Lead:
+    lead = db.session.get(Lead, lead_id)
+    if lead is None:
+        raise CadenceError(f"there is no lead #{lead_id}")
+    return lead
+
+
+def pause_lead(viewer: User, lead_id: int, reason: str = "") -> None:
+    lead = _lead(lead_id)
+    if not pause_automatic(lead, reason or f"paused by {viewer.name}", now_utc(), by=viewer,
+                           alert=False):
+        raise CadenceError("the follow-up is not running")
+    db.session.commit()
+
+
+def resume_lead(viewer: User, lead_id: int) -> None:
+    resume(_lead(lead_id), now_utc(), by=viewer)
+    db.session.commit()
+
+
+def change_plan(viewer: User, lead_id: int, plan_key: str) -> None:
+    switch_plan(_lead(lead_id), plan_key, f"changed by {viewer.name}", now_utc(), by=viewer)
+    db.session.commit()
+
+
+def skip_touch(viewer: User, touch_id: int) -> Touch:
+    """Skip one step that has not happened yet."""
+    touch = db.session.get(Touch, touch_id)
+    if touch is None or touch.status not in PENDING_TOUCH_STATES:
+        raise CadenceError("that step is not waiting to happen")
+    now = now_utc()
+    touch.status, touch.finished_at, touch.finished_by_id = "skipped", now, viewer.id
+    record_event(touch.lead, "step_skipped", f"Step skipped: {touch.title or touch.channel}",
+                 user=viewer, at=now, touch_id=touch.id)
+    db.session.commit()
+    return touch
+
+
+def complete_task(viewer: User, touch_id: int, outcome: str = "") -> Touch:
+    """Mark a person's task done."""
+    touch = db.session.get(Touch, touch_id)
+    if touch is None or touch.status not in ("open", "scheduled", "held"):
+        raise CadenceError("that task is not open")
+    if viewer.role == "advisor" and touch.assigned_to_id not in (None, viewer.id):
+        raise CadenceError("that task belongs to someone else")
+    touch.status, touch.finished_at, touch.finished_by_id = "done", now_utc(), viewer.id
+    touch.outcome = outcome[:2000]
+    db.session.commit()
+    return touch
+
+
+def get_cadence(lead_id: int) -> tuple[LeadCadence | None, list[Touch]]:
+    """The lead's plan state and every touch, in due order."""
+    cadence = db.session.scalar(select(LeadCadence).where(LeadCadence.lead_id == lead_id))
+    touches = db.session.scalars(select(Touch).where(Touch.lead_id == lead_id)
+                                 .order_by(Touch.due_at, Touch.id)).all()
+    return cadence, list(touches)

@@ -1,0 +1,5 @@
+"""Unsubscribe pages."""
+
+from flask import Blueprint
+
+bp = Blueprint("unsubscribe", __name__)
