@@ -75,6 +75,7 @@ def register_blueprints(app: Flask) -> None:
     from dealer_leads.leads.inquiry_views import bp as inquiry_bp
     from dealer_leads.leads.merge_views import bp as merge_bp
     from dealer_leads.leads.views import bp as leads_bp
+    from dealer_leads.messaging.sms_views import bp as sms_bp
     from dealer_leads.messaging.template_views import bp as templates_bp
     from dealer_leads.messaging.views import bp as unsubscribe_bp
 
@@ -90,7 +91,8 @@ def register_blueprints(app: Flask) -> None:
         templates_bp,
         unsubscribe_bp,
     )
-    apis = (api_bp, api_vehicles_bp, api_photos_bp)  # bearer keys, not cookies: no CSRF
+    # Bearer keys and signed provider webhooks, not cookies: no CSRF.
+    apis = (api_bp, api_vehicles_bp, api_photos_bp, sms_bp)
     for blueprint in (*pages, *apis):
         app.register_blueprint(blueprint)
     for blueprint in apis:

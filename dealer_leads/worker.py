@@ -11,6 +11,8 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from dealer_leads.cadence.jobs import cadence_tick
+from dealer_leads.inventory.photo_services import process_pending_photos
 from dealer_leads.leads.jobs import purge_idempotency_keys
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,20 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
         "interval",
         id="housekeeping",
         minutes=app.config["WORKER_HOUSEKEEPING_MINUTES"],
+        replace_existing=True,
+    )
+    scheduler.add_job(  # uploads answer at once; the sizes are made here, off the request
+        in_context(process_pending_photos),
+        "interval",
+        id="photos",
+        seconds=app.config.get("WORKER_PHOTOS_SECONDS", 5),
+        replace_existing=True,
+    )
+    scheduler.add_job(  # the follow-up plans: due e-mails, texts and tasks
+        in_context(cadence_tick),
+        "interval",
+        id="cadence",
+        seconds=app.config.get("CADENCE_TICK_SECONDS", 5),
         replace_existing=True,
     )
     return scheduler

@@ -12,10 +12,16 @@ from dealer_leads.extensions import db
 DAY, HOUR = 24 * 60, 60
 
 
-def _step(offset: int, channel: str, template: str = "", title: str = "",
-          business_hours: bool = False) -> dict:
-    return {"offset_minutes": offset, "channel": channel, "template_key": template,
-            "title": title, "business_hours": business_hours}
+def _step(
+    offset: int, channel: str, template: str = "", title: str = "", business_hours: bool = False
+) -> dict:
+    return {
+        "offset_minutes": offset,
+        "channel": channel,
+        "template_key": template,
+        "title": title,
+        "business_hours": business_hours,
+    }
 
 
 def _call(offset: int, title: str) -> dict:
@@ -25,92 +31,122 @@ def _call(offset: int, title: str) -> dict:
 NURTURE = [_step(days * DAY, "auto_email", "nurture_monthly") for days in (60, 90, 120, 150, 180)]
 
 PLANS = {
-    "new_vehicle": ("New-vehicle lead", "Answer at once, call within 5 minutes, then a steady "
-                    "mix of calls, e-mails and texts for 30 days, then monthly.", [
-        _step(0, "auto_email", "auto_response"),
-        _call(5, "First call: within 5 minutes"),
-        _step(HOUR, "auto_sms", "text_intro"),
-        _call(DAY, "Day 1 call"),
-        _call(2 * DAY, "Day 2 call"),
-        _step(2 * DAY, "auto_email", "day2_email"),
-        _step(3 * DAY, "auto_sms", "text_day3"),
-        _step(5 * DAY, "auto_email", "similar_vehicles"),
-        _call(7 * DAY, "Day 7 call"),
-        _step(10 * DAY, "auto_email", "day10_email"),
-        _step(14 * DAY, "auto_email", "manager_email"),
-        _step(21 * DAY, "auto_email", "checkin_21"),
-        _step(30 * DAY, "auto_email", "checkin_30"),
-        *NURTURE,
-    ]),
-    "used_vehicle": ("Used-vehicle lead", "Used cars sell fast: same first hour, similar "
-                     "vehicles early, then the steady plan.", [
-        _step(0, "auto_email", "auto_response"),
-        _call(5, "First call: within 5 minutes (confirm it is still here)"),
-        _step(HOUR, "auto_sms", "text_intro"),
-        _call(DAY, "Day 1 call"),
-        _step(2 * DAY, "auto_email", "similar_vehicles"),
-        _call(2 * DAY, "Day 2 call"),
-        _step(3 * DAY, "auto_sms", "text_day3"),
-        _call(5 * DAY, "Day 5 call"),
-        _step(7 * DAY, "auto_email", "day10_email"),
-        _step(14 * DAY, "auto_email", "manager_email"),
-        _step(21 * DAY, "auto_email", "checkin_21"),
-        _step(30 * DAY, "auto_email", "checkin_30"),
-        *NURTURE,
-    ]),
-    "trade_in": ("Trade-in / appraisal", "An appraisal request: answer, call to book the "
-                 "appraisal, follow up for two weeks.", [
-        _step(0, "auto_email", "trade_in_response"),
-        _call(5, "Call to book the appraisal"),
-        _call(DAY, "Day 1 call"),
-        _step(2 * DAY, "auto_email", "day2_email"),
-        _call(3 * DAY, "Day 3 call"),
-        _step(7 * DAY, "auto_email", "day10_email"),
-        _step(14 * DAY, "auto_email", "manager_email"),
-        *NURTURE,
-    ]),
-    "after_hours": ("After-hours arrival", "Arrived while the showroom is closed: say when we "
-                    "will call, and call first thing when it opens.", [
-        _step(0, "auto_email", "auto_response_after_hours"),
-        _call(0, "First call at opening"),
-        _step(2 * HOUR, "auto_sms", "text_intro", business_hours=True),
-        _call(DAY, "Day 1 call"),
-        _call(2 * DAY, "Day 2 call"),
-        _step(2 * DAY, "auto_email", "day2_email"),
-        _step(5 * DAY, "auto_email", "similar_vehicles"),
-        _call(7 * DAY, "Day 7 call"),
-        _step(10 * DAY, "auto_email", "day10_email"),
-        _step(14 * DAY, "auto_email", "manager_email"),
-        _step(30 * DAY, "auto_email", "checkin_30"),
-        *NURTURE,
-    ]),
-    "appointment_confirmation": ("Appointment confirmation", "Offsets from the appointment's "
-                                 "start: confirmation at booking, reminders the day before "
-                                 "and two hours before.", [
-        _step(-DAY, "auto_email", "appointment_reminder"),
-        _step(-2 * HOUR, "auto_sms", "appointment_reminder_sms"),
-        _call(-3 * HOUR, "Confirm the appointment by phone"),
-    ]),
-    "noshow_rebook": ("No-show rebook", "They did not come: rebook without reproach.", [
-        _step(30, "auto_email", "noshow_rebook"),
-        _call(HOUR, "Call to rebook"),
-        _call(DAY, "Day 1 call to rebook"),
-        _step(3 * DAY, "auto_email", "similar_vehicles"),
-        _call(4 * DAY, "Day 4 call"),
-        _step(14 * DAY, "auto_email", "checkin_21"),
-    ]),
-    "long_term": ("Long-term nurture", "Not buying soon: stay in touch monthly.", [
-        _step(30 * DAY, "auto_email", "nurture_monthly"),
-        *NURTURE,
-    ]),
-    "owner_loyalty": ("Owner loyalty", "After the sale: thanks, a one-week check-in, a review "
-                      "request, the first service reminder.", [
-        _step(0, "auto_email", "thank_you_sale"),
-        _call(2 * DAY, "Delivery follow-up call"),
-        _step(7 * DAY, "auto_email", "week_checkin"),
-        _step(10 * DAY, "auto_email", "review_request"),
-        _step(150 * DAY, "auto_email", "first_service_reminder"),
-    ]),
+    "new_vehicle": (
+        "New-vehicle lead",
+        "Answer at once, call within 5 minutes, then a steady "
+        "mix of calls, e-mails and texts for 30 days, then monthly.",
+        [
+            _step(0, "auto_email", "auto_response"),
+            _call(5, "First call: within 5 minutes"),
+            _step(HOUR, "auto_sms", "text_intro"),
+            _call(DAY, "Day 1 call"),
+            _call(2 * DAY, "Day 2 call"),
+            _step(2 * DAY, "auto_email", "day2_email"),
+            _step(3 * DAY, "auto_sms", "text_day3"),
+            _step(5 * DAY, "auto_email", "similar_vehicles"),
+            _call(7 * DAY, "Day 7 call"),
+            _step(10 * DAY, "auto_email", "day10_email"),
+            _step(14 * DAY, "auto_email", "manager_email"),
+            _step(21 * DAY, "auto_email", "checkin_21"),
+            _step(30 * DAY, "auto_email", "checkin_30"),
+            *NURTURE,
+        ],
+    ),
+    "used_vehicle": (
+        "Used-vehicle lead",
+        "Used cars sell fast: same first hour, similar vehicles early, then the steady plan.",
+        [
+            _step(0, "auto_email", "auto_response"),
+            _call(5, "First call: within 5 minutes (confirm it is still here)"),
+            _step(HOUR, "auto_sms", "text_intro"),
+            _call(DAY, "Day 1 call"),
+            _step(2 * DAY, "auto_email", "similar_vehicles"),
+            _call(2 * DAY, "Day 2 call"),
+            _step(3 * DAY, "auto_sms", "text_day3"),
+            _call(5 * DAY, "Day 5 call"),
+            _step(7 * DAY, "auto_email", "day10_email"),
+            _step(14 * DAY, "auto_email", "manager_email"),
+            _step(21 * DAY, "auto_email", "checkin_21"),
+            _step(30 * DAY, "auto_email", "checkin_30"),
+            *NURTURE,
+        ],
+    ),
+    "trade_in": (
+        "Trade-in / appraisal",
+        "An appraisal request: answer, call to book the appraisal, follow up for two weeks.",
+        [
+            _step(0, "auto_email", "trade_in_response"),
+            _call(5, "Call to book the appraisal"),
+            _call(DAY, "Day 1 call"),
+            _step(2 * DAY, "auto_email", "day2_email"),
+            _call(3 * DAY, "Day 3 call"),
+            _step(7 * DAY, "auto_email", "day10_email"),
+            _step(14 * DAY, "auto_email", "manager_email"),
+            *NURTURE,
+        ],
+    ),
+    "after_hours": (
+        "After-hours arrival",
+        "Arrived while the showroom is closed: say when we "
+        "will call, and call first thing when it opens.",
+        [
+            _step(0, "auto_email", "auto_response_after_hours"),
+            _call(0, "First call at opening"),
+            _step(2 * HOUR, "auto_sms", "text_intro", business_hours=True),
+            _call(DAY, "Day 1 call"),
+            _call(2 * DAY, "Day 2 call"),
+            _step(2 * DAY, "auto_email", "day2_email"),
+            _step(5 * DAY, "auto_email", "similar_vehicles"),
+            _call(7 * DAY, "Day 7 call"),
+            _step(10 * DAY, "auto_email", "day10_email"),
+            _step(14 * DAY, "auto_email", "manager_email"),
+            _step(30 * DAY, "auto_email", "checkin_30"),
+            *NURTURE,
+        ],
+    ),
+    "appointment_confirmation": (
+        "Appointment confirmation",
+        "Offsets from the appointment's "
+        "start: confirmation at booking, reminders the day before "
+        "and two hours before.",
+        [
+            _step(-DAY, "auto_email", "appointment_reminder"),
+            _step(-2 * HOUR, "auto_sms", "appointment_reminder_sms"),
+            _call(-3 * HOUR, "Confirm the appointment by phone"),
+        ],
+    ),
+    "noshow_rebook": (
+        "No-show rebook",
+        "They did not come: rebook without reproach.",
+        [
+            _step(30, "auto_email", "noshow_rebook"),
+            _call(HOUR, "Call to rebook"),
+            _call(DAY, "Day 1 call to rebook"),
+            _step(3 * DAY, "auto_email", "similar_vehicles"),
+            _call(4 * DAY, "Day 4 call"),
+            _step(14 * DAY, "auto_email", "checkin_21"),
+        ],
+    ),
+    "long_term": (
+        "Long-term nurture",
+        "Not buying soon: stay in touch monthly.",
+        [
+            _step(30 * DAY, "auto_email", "nurture_monthly"),
+            *NURTURE,
+        ],
+    ),
+    "owner_loyalty": (
+        "Owner loyalty",
+        "After the sale: thanks, a one-week check-in, a review "
+        "request, the first service reminder.",
+        [
+            _step(0, "auto_email", "thank_you_sale"),
+            _call(2 * DAY, "Delivery follow-up call"),
+            _step(7 * DAY, "auto_email", "week_checkin"),
+            _step(10 * DAY, "auto_email", "review_request"),
+            _step(150 * DAY, "auto_email", "first_service_reminder"),
+        ],
+    ),
 }
 
 # (plan, department, sales_kind, interest, after_hours) — the first match wins.
@@ -121,14 +157,19 @@ RULES = [
     ("new_vehicle", "sales", "", "", None),
 ]
 
-EXTRA_TEMPLATES = [{
-    "key": "text_day3", "name": "Day 3 text", "channel": "sms", "subject": "",
-    "body_text": "Hi {{ customer.first_name }}, {{ advisor.first_name }} from "
-                 "{{ dealership.name }} here. Still thinking about the "
-                 "{{ vehicle.title or 'vehicle' }}? I can hold it for a test drive: reply with a "
-                 "day that suits you.",
-    "body_html": "",
-}]
+EXTRA_TEMPLATES = [
+    {
+        "key": "text_day3",
+        "name": "Day 3 text",
+        "channel": "sms",
+        "subject": "",
+        "body_text": "Hi {{ customer.first_name }}, {{ advisor.first_name }} from "
+        "{{ dealership.name }} here. Still thinking about the "
+        "{{ vehicle.title or 'vehicle' }}? I can hold it for a test drive: reply with a "
+        "day that suits you.",
+        "body_html": "",
+    }
+]
 
 
 def ensure_default_plans() -> int:
@@ -148,7 +189,15 @@ def ensure_default_plans() -> int:
         db.session.flush()
         plans = {p.key: p for p in db.session.scalars(db.select(FollowUpPlan))}
         for position, (key, department, kind, interest, after_hours) in enumerate(RULES):
-            db.session.add(PlanRule(position=position, plan=plans[key], department=department,
-                                    sales_kind=kind, interest=interest, after_hours=after_hours))
+            db.session.add(
+                PlanRule(
+                    position=position,
+                    plan=plans[key],
+                    department=department,
+                    sales_kind=kind,
+                    interest=interest,
+                    after_hours=after_hours,
+                )
+            )
     db.session.commit()
     return len(made)

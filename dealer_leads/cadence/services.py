@@ -35,8 +35,9 @@ class CadenceError(ValueError):
 
 def _hours():
     dealership = get_dealership()
-    return hours_from_settings(dealership.timezone, dealership.business_hours or {},
-                               dealership.holidays or [])
+    return hours_from_settings(
+        dealership.timezone, dealership.business_hours or {}, dealership.holidays or []
+    )
 
 
 def choose_plan(lead: Lead, at: datetime) -> tuple[FollowUpPlan | None, str]:
@@ -61,9 +62,16 @@ def choose_plan(lead: Lead, at: datetime) -> tuple[FollowUpPlan | None, str]:
 
 
 def _describe_rule(rule: PlanRule) -> str:
-    parts = [f"{name} {value}" for name, value in (
-        ("department", rule.department), ("kind", rule.sales_kind), ("source", rule.source),
-        ("interest", rule.interest)) if value]
+    parts = [
+        f"{name} {value}"
+        for name, value in (
+            ("department", rule.department),
+            ("kind", rule.sales_kind),
+            ("source", rule.source),
+            ("interest", rule.interest),
+        )
+        if value
+    ]
     if rule.after_hours is not None:
         parts.append("after hours" if rule.after_hours else "during hours")
     return f"rule #{rule.position + 1}: " + (", ".join(parts) or "any lead")
@@ -71,23 +79,51 @@ def _describe_rule(rule: PlanRule) -> str:
 
 def _plan_touches(lead: Lead, plan: FollowUpPlan, anchor: datetime, now: datetime) -> list[Touch]:
     hours = _hours()
-    specs = [StepSpec(position=s.position, offset_minutes=s.offset_minutes, channel=s.channel,
-                      offset_from=s.offset_from, business_hours=s.business_hours,
-                      template_key=s.template_key, title=s.title, step_id=s.id)
-             for s in plan.steps]
-    planned = expand_plan(specs, anchor, dealership_zone(), lambda m: next_open(m, hours),
-                          not_before=now if anchor > now else None)
-    return [Touch(lead_id=lead.id, plan_id=plan.id, step_id=p.step.step_id,
-                  position=p.step.position, channel=p.step.channel,
-                  template_key=p.step.template_key, title=p.step.title, due_at=p.due_at,
-                  assigned_to_id=None if p.step.channel in AUTOMATIC_CHANNELS
-                  else lead.assigned_to_id)
-            for p in planned]
+    specs = [
+        StepSpec(
+            position=s.position,
+            offset_minutes=s.offset_minutes,
+            channel=s.channel,
+            offset_from=s.offset_from,
+            business_hours=s.business_hours,
+            template_key=s.template_key,
+            title=s.title,
+            step_id=s.id,
+        )
+        for s in plan.steps
+    ]
+    planned = expand_plan(
+        specs,
+        anchor,
+        dealership_zone(),
+        lambda m: next_open(m, hours),
+        not_before=now if anchor > now else None,
+    )
+    return [
+        Touch(
+            lead_id=lead.id,
+            plan_id=plan.id,
+            step_id=p.step.step_id,
+            position=p.step.position,
+            channel=p.step.channel,
+            template_key=p.step.template_key,
+            title=p.step.title,
+            due_at=p.due_at,
+            assigned_to_id=None if p.step.channel in AUTOMATIC_CHANNELS else lead.assigned_to_id,
+        )
+        for p in planned
+    ]
 
 
-def start_plan(lead: Lead, now: datetime, *, plan: FollowUpPlan | None = None,
-               anchor: datetime | None = None, reason: str = "", by: User | None = None
-               ) -> LeadCadence | None:
+def start_plan(
+    lead: Lead,
+    now: datetime,
+    *,
+    plan: FollowUpPlan | None = None,
+    anchor: datetime | None = None,
+    reason: str = "",
+    by: User | None = None,
+) -> LeadCadence | None:
     """Put the lead on `plan` (or the one the rules choose) from `anchor` (default: now)."""
     rule = reason
     if plan is None:
@@ -100,8 +136,15 @@ def start_plan(lead: Lead, now: datetime, *, plan: FollowUpPlan | None = None,
     db.session.add(cadence)
     touches = _plan_touches(lead, plan, anchor or now, now)
     db.session.add_all(touches)
-    record_event(lead, "plan_started", f"Follow-up plan: {plan.name} ({len(touches)} steps)",
-                 user=by, at=now, rule=rule, plan=plan.key)
+    record_event(
+        lead,
+        "plan_started",
+        f"Follow-up plan: {plan.name} ({len(touches)} steps)",
+        user=by,
+        at=now,
+        rule=rule,
+        plan=plan.key,
+    )
     return cadence
 
 
@@ -109,8 +152,14 @@ def _cadence(lead: Lead) -> LeadCadence | None:
     return db.session.scalar(select(LeadCadence).where(LeadCadence.lead_id == lead.id))
 
 
-def _set_touches(lead: Lead, from_states: tuple[str, ...], to_state: str, now: datetime, *,
-                 automatic_only: bool = False) -> int:
+def _set_touches(
+    lead: Lead,
+    from_states: tuple[str, ...],
+    to_state: str,
+    now: datetime,
+    *,
+    automatic_only: bool = False,
+) -> int:
     query = update(Touch).where(Touch.lead_id == lead.id, Touch.status.in_(from_states))
     if automatic_only:
         query = query.where(Touch.channel.in_(AUTOMATIC_CHANNELS))
@@ -120,8 +169,9 @@ def _set_touches(lead: Lead, from_states: tuple[str, ...], to_state: str, now: d
     return db.session.execute(query.values(**values)).rowcount
 
 
-def pause_automatic(lead: Lead, reason: str, now: datetime, *, by: User | None = None,
-                    alert: bool = True) -> bool:
+def pause_automatic(
+    lead: Lead, reason: str, now: datetime, *, by: User | None = None, alert: bool = True
+) -> bool:
     """Hold the automatic e-mails and texts (the customer answered); person tasks stay, and the
     assignee gets a task to answer. Returns False when there was nothing to pause."""
     cadence = _cadence(lead)
@@ -129,12 +179,21 @@ def pause_automatic(lead: Lead, reason: str, now: datetime, *, by: User | None =
         return False
     held = _set_touches(lead, ("scheduled",), "held", now, automatic_only=True)
     cadence.state, cadence.reason, cadence.updated_at = "paused", reason[:200], now
-    record_event(lead, "plan_paused", f"Automatic follow-up paused: {reason}", user=by, at=now,
-                 held=held)
+    record_event(
+        lead, "plan_paused", f"Automatic follow-up paused: {reason}", user=by, at=now, held=held
+    )
     if alert and lead.assigned_to_id:
-        db.session.add(Touch(lead_id=lead.id, plan_id=cadence.plan_id, channel="task",
-                             title=f"Respond: {reason}"[:200], due_at=now, status="open",
-                             assigned_to_id=lead.assigned_to_id))
+        db.session.add(
+            Touch(
+                lead_id=lead.id,
+                plan_id=cadence.plan_id,
+                channel="task",
+                title=f"Respond: {reason}"[:200],
+                due_at=now,
+                status="open",
+                assigned_to_id=lead.assigned_to_id,
+            )
+        )
     return True
 
 
@@ -143,13 +202,15 @@ def resume(lead: Lead, now: datetime, *, by: User | None = None) -> None:
     cadence = _cadence(lead)
     if cadence is None or cadence.state != "paused":
         raise CadenceError("the follow-up is not paused")
-    held = db.session.scalars(select(Touch).where(Touch.lead_id == lead.id,
-                                                  Touch.status == "held")).all()
+    held = db.session.scalars(
+        select(Touch).where(Touch.lead_id == lead.id, Touch.status == "held")
+    ).all()
     for touch in held:
         touch.status, touch.due_at = "scheduled", max(touch.due_at, now)
     cadence.state, cadence.reason, cadence.updated_at = "active", "", now
-    record_event(lead, "plan_resumed", "Automatic follow-up resumed", user=by, at=now,
-                 released=len(held))
+    record_event(
+        lead, "plan_resumed", "Automatic follow-up resumed", user=by, at=now, released=len(held)
+    )
 
 
 def stop(lead: Lead, reason: str, now: datetime, *, by: User | None = None) -> bool:
@@ -159,21 +220,40 @@ def stop(lead: Lead, reason: str, now: datetime, *, by: User | None = None) -> b
         return False
     cancelled = _set_touches(lead, PENDING_TOUCH_STATES, "cancelled", now)
     cadence.state, cadence.reason, cadence.updated_at = "stopped", reason[:200], now
-    record_event(lead, "plan_stopped", f"Follow-up stopped: {reason}", user=by, at=now,
-                 cancelled=cancelled)
+    record_event(
+        lead, "plan_stopped", f"Follow-up stopped: {reason}", user=by, at=now, cancelled=cancelled
+    )
     return True
 
 
-def switch_plan(lead: Lead, plan_key: str, reason: str, now: datetime, *,
-                anchor: datetime | None = None, by: User | None = None) -> LeadCadence:
+def _plan(key: str) -> FollowUpPlan | None:
+    return db.session.scalar(select(FollowUpPlan).where(FollowUpPlan.key == key))
+
+
+def switch_plan(
+    lead: Lead,
+    plan_key: str,
+    reason: str,
+    now: datetime,
+    *,
+    anchor: datetime | None = None,
+    by: User | None = None,
+) -> LeadCadence:
     """Stop the current plan and start another (booking → confirmation, no-show → rebook)."""
-    plan = db.session.scalar(select(FollowUpPlan).where(FollowUpPlan.key == plan_key))
+    plan = _plan(plan_key)
     if plan is None:
         raise CadenceError(f"there is no plan {plan_key!r}")
     if _cadence(lead) is not None:
         _set_touches(lead, PENDING_TOUCH_STATES, "cancelled", now)
-    record_event(lead, "plan_switched", f"Plan switched to {plan.name}: {reason}", user=by,
-                 at=now, plan=plan_key, reason=reason)
+    record_event(
+        lead,
+        "plan_switched",
+        f"Plan switched to {plan.name}: {reason}",
+        user=by,
+        at=now,
+        plan=plan_key,
+        reason=reason,
+    )
     return start_plan(lead, now, plan=plan, anchor=anchor, reason=reason, by=by)
 
 
@@ -181,10 +261,14 @@ def on_status_change(lead: Lead, old: str, new: str, now: datetime, by: User | N
     """Sold starts the owner-loyalty plan, lost stops everything; an appointment holds the
     sales plan until the appointment plan takes over (booking switches it)."""
     if new == "sold":
-        switch_plan(lead, "owner_loyalty", "vehicle sold", now, by=by)
+        if _plan("owner_loyalty") is not None:
+            switch_plan(lead, "owner_loyalty", "vehicle sold", now, by=by)
+        else:
+            stop(lead, "vehicle sold", now, by=by)
     elif new == "lost":
-        stop(lead, f"lead lost ({lead.lost_reason})" if lead.lost_reason else "lead lost", now,
-             by=by)
+        stop(
+            lead, f"lead lost ({lead.lost_reason})" if lead.lost_reason else "lead lost", now, by=by
+        )
     elif new == "appointment":
         pause_automatic(lead, "appointment set", now, by=by, alert=False)
 
@@ -201,8 +285,9 @@ def _lead(lead_id: int) -> Lead:
 
 def pause_lead(viewer: User, lead_id: int, reason: str = "") -> None:
     lead = _lead(lead_id)
-    if not pause_automatic(lead, reason or f"paused by {viewer.name}", now_utc(), by=viewer,
-                           alert=False):
+    if not pause_automatic(
+        lead, reason or f"paused by {viewer.name}", now_utc(), by=viewer, alert=False
+    ):
         raise CadenceError("the follow-up is not running")
     db.session.commit()
 
@@ -224,8 +309,14 @@ def skip_touch(viewer: User, touch_id: int) -> Touch:
         raise CadenceError("that step is not waiting to happen")
     now = now_utc()
     touch.status, touch.finished_at, touch.finished_by_id = "skipped", now, viewer.id
-    record_event(touch.lead, "step_skipped", f"Step skipped: {touch.title or touch.channel}",
-                 user=viewer, at=now, touch_id=touch.id)
+    record_event(
+        touch.lead,
+        "step_skipped",
+        f"Step skipped: {touch.title or touch.channel}",
+        user=viewer,
+        at=now,
+        touch_id=touch.id,
+    )
     db.session.commit()
     return touch
 
@@ -246,6 +337,7 @@ def complete_task(viewer: User, touch_id: int, outcome: str = "") -> Touch:
 def get_cadence(lead_id: int) -> tuple[LeadCadence | None, list[Touch]]:
     """The lead's plan state and every touch, in due order."""
     cadence = db.session.scalar(select(LeadCadence).where(LeadCadence.lead_id == lead_id))
-    touches = db.session.scalars(select(Touch).where(Touch.lead_id == lead_id)
-                                 .order_by(Touch.due_at, Touch.id)).all()
+    touches = db.session.scalars(
+        select(Touch).where(Touch.lead_id == lead_id).order_by(Touch.due_at, Touch.id)
+    ).all()
     return cadence, list(touches)

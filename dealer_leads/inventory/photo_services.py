@@ -26,13 +26,17 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import Text, cast, func, or_, select, update
+from werkzeug.datastructures import FileStorage
 
+from dealer_leads.admin.services import dealership_zone
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
 from dealer_leads.inventory.models import IN_STOCK_STATUSES, Vehicle, VehiclePhoto
 from dealer_leads.inventory.photos import (
+    Derivative,
     InvalidPhoto,
+    PhotoInfo,
     inspect_upload,
     make_derivatives,
     safe_filename,
@@ -60,8 +64,8 @@ class InvalidOrder(ValueError):
 
 
 @dataclass(frozen=True)
-class FileError:
-    """One uploaded file that was refused, and why."""
+class FileNote:
+    """Something to tell about one uploaded file: why it was refused, or a warning."""
 
     index: int
     filename: str
@@ -83,7 +87,8 @@ class UploadResult:
 
     stored: list[VehiclePhoto] = field(default_factory=list)
     duplicates: list[Duplicate] = field(default_factory=list)
-    errors: list[FileError] = field(default_factory=list)
+    errors: list[FileNote] = field(default_factory=list)
+    warnings: list[FileNote] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -162,7 +167,7 @@ def add_photos(
     for index, (filename, data) in enumerate(files):
         name = safe_filename(filename or "")
         if index >= limit:
-            result.errors.append(FileError(index, name, f"over {limit} photos in one upload"))
+            result.errors.append(FileNote(index, name, f"over {limit} photos in one upload"))
             continue
         photo = _add_one(vehicle, index, name, data, seen, result)
         if photo is not None:
@@ -179,7 +184,7 @@ def _add_one(
     try:
         info = _inspect(name, data)
     except InvalidPhoto as refusal:
-        result.errors.append(FileError(index, name, str(refusal)))
+        result.errors.append(FileNote(index, name, str(refusal)))
         return None
     sha = info.sha256
     if sha in seen:
@@ -190,11 +195,11 @@ def _add_one(
         _store_file(photos_root() / relative, data, 0o600)
     except OSError as error:
         log.exception("could not store the original of %s", name)
-        result.errors.append(FileError(index, name, f"could not be stored: {error.strerror}"))
+        result.errors.append(FileNote(index, name, f"could not be stored: {error.strerror}"))
         return None
     photo = VehiclePhoto(
         vehicle=vehicle,
-        original_name=name[:200],
+        original_name=info.filename[:200],
         original_path=relative,
         original_sha256=sha,
         content_type=info.content_type,
@@ -206,16 +211,15 @@ def _add_one(
     db.session.flush()
     seen[sha] = photo.id
     result.stored.append(photo)
+    result.warnings += [FileNote(index, name, warning) for warning in info.warnings]
     return photo
 
 
-def _inspect(name: str, data: bytes):
+def _inspect(name: str, data: bytes) -> PhotoInfo:
     """inspect_upload, with the size limit first; anything it cannot read is an InvalidPhoto."""
     limit = current_app.config.get("MAX_PHOTO_BYTES", DEFAULT_MAX_PHOTO_BYTES)
     if len(data) > limit:
         raise InvalidPhoto(f"the file is {_mib(len(data))}; the limit is {_mib(limit)}")
-    if not data:
-        raise InvalidPhoto("the file is empty")
     return inspect_upload(data, name)
 
 
@@ -230,7 +234,7 @@ def _existing_photos(vehicle_id: int) -> dict[str, int]:
             VehiclePhoto.vehicle_id == vehicle_id, VehiclePhoto.status != "failed"
         )
     )
-    return {sha: photo_id for sha, photo_id in rows}
+    return {sha: photo_id for sha, photo_id in rows}  # noqa: C416 (rows, not pairs)
 
 
 def _next_position(vehicle_id: int) -> int:
@@ -238,3 +242,323 @@ def _next_position(vehicle_id: int) -> int:
         select(func.max(VehiclePhoto.position)).where(VehiclePhoto.vehicle_id == vehicle_id)
     )
     return 0 if last is None else last + 1
+
+
+def read_files(storages: Iterable[FileStorage]) -> list[tuple[str, bytes]]:
+    """(file name, bytes) of uploaded files; empty parts (a form sent with no file) skipped."""
+    files = []
+    for storage in storages:
+        data = storage.read()
+        if storage.filename or data:
+            files.append((storage.filename or "", data))
+    return files
+
+
+def upload_summary(result: UploadResult) -> dict:
+    """The answer to an upload as JSON-ready values, for the page's script and the API."""
+
+    def notes(items: list[FileNote]) -> list[dict]:
+        return [{"index": n.index, "filename": n.filename, "message": n.message} for n in items]
+
+    return {
+        "stored": [
+            {"id": photo.id, "filename": photo.original_name, "status": photo.status}
+            for photo in result.stored
+        ],
+        "duplicates": [
+            {"index": d.index, "filename": d.filename, "id": d.photo_id} for d in result.duplicates
+        ],
+        "errors": notes(result.errors),
+        "warnings": notes(result.warnings),
+    }
+
+
+# --- processing (the worker's job) -------------------------------------------------------------
+
+
+def process_pending_photos(now: datetime | None = None, limit: int = 10) -> int:
+    """Make the derivatives of up to `limit` pending photos; returns how many were handled."""
+    claims = _claim_pending(now or now_utc(), limit)
+    for claim in claims:
+        _process(claim, now)
+    return len(claims)
+
+
+def _claim_pending(now: datetime, limit: int) -> list[Claim]:
+    """Mark photos 'processing' and commit before any heavy work, so no two workers share one.
+
+    PostgreSQL skips rows another worker has locked; SQLite has one writer at a time (BEGIN
+    IMMEDIATE). A claim older than PHOTO_CLAIM_TIMEOUT_SECONDS is from a worker that died:
+    processing is idempotent (same bytes in, same files out), so it is safe to take again.
+    While a photo is 'processing', processed_at holds the time it was claimed.
+    """
+    timeout = current_app.config.get("PHOTO_CLAIM_TIMEOUT_SECONDS", DEFAULT_CLAIM_TIMEOUT_SECONDS)
+    stale = (VehiclePhoto.status == "processing") & (
+        VehiclePhoto.processed_at < now - timedelta(seconds=timeout)
+    )
+    rows = db.session.execute(
+        select(
+            VehiclePhoto.id,
+            VehiclePhoto.vehicle_id,
+            VehiclePhoto.original_path,
+            VehiclePhoto.original_sha256,
+        )
+        .where((VehiclePhoto.status == "pending") | stale)
+        .order_by(VehiclePhoto.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    claims = [Claim(*row) for row in rows]
+    if claims:
+        db.session.execute(
+            update(VehiclePhoto)
+            .where(VehiclePhoto.id.in_([claim.photo_id for claim in claims]))
+            .values(status="processing", processed_at=now, error="")
+        )
+    db.session.commit()
+    return claims
+
+
+def _process(claim: Claim, now: datetime | None) -> None:
+    """Make and publish one photo's derivatives; a failure is recorded on the photo."""
+    try:
+        data = (photos_root() / claim.original_path).read_bytes()
+        derivatives = make_derivatives(data)
+        for derivative in derivatives:
+            _publish(derivative.filename, derivative.data)
+    except InvalidPhoto as refusal:
+        _finish(claim, now, status="failed", error=str(refusal))
+        return
+    except FileNotFoundError:
+        _finish(claim, now, status="failed", error="the original file is missing from storage")
+        return
+    except Exception as error:  # a decoder error must fail this photo, not the whole batch
+        log.exception("photo #%s could not be processed", claim.photo_id)
+        message = f"the image could not be processed ({type(error).__name__}: {error})"
+        _finish(claim, now, status="failed", error=message[:500])
+        return
+    _finish(claim, now, status="ready", derivatives=_derivatives_json(derivatives))
+
+
+def _publish(filename: str, data: bytes) -> None:
+    if not PUBLIC_NAME.fullmatch(filename):
+        raise ValueError(f"unsafe derivative file name {filename!r}")
+    _store_file(public_dir() / filename, data, 0o644)
+
+
+def _derivatives_json(derivatives: Iterable[Derivative]) -> dict:
+    return {d.key: {"file": d.filename, "width": d.width, "height": d.height} for d in derivatives}
+
+
+def _finish(
+    claim: Claim, now: datetime | None, status: str, error: str = "", derivatives=None
+) -> None:
+    """Record the outcome, unless the photo was deleted meanwhile (then tidy its files)."""
+    finished = now or now_utc()
+    done = db.session.execute(
+        update(VehiclePhoto)
+        .where(VehiclePhoto.id == claim.photo_id, VehiclePhoto.status == "processing")
+        .values(status=status, error=error, derivatives=derivatives or {}, processed_at=finished)
+    )
+    if done.rowcount and status == "ready":
+        photo = db.session.get(VehiclePhoto, claim.photo_id)
+        _note_first_photo(photo)
+    db.session.commit()
+    if not done.rowcount and derivatives:
+        _remove_unreferenced(_files_of(derivatives), claim.sha256)
+
+
+def _note_first_photo(photo: VehiclePhoto) -> None:
+    """The vehicle's first real photo: when days-to-photo stops counting."""
+    vehicle = photo.vehicle
+    if vehicle.first_photo_at is None and photo.status == "ready" and not photo.is_placeholder:
+        vehicle.first_photo_at = photo.processed_at
+
+
+# --- order, hero, placeholder, delete ----------------------------------------------------------
+
+
+def get_photo(photo_id: int, vehicle_id: int | None = None) -> VehiclePhoto:
+    """The photo (on that vehicle, when given), or PhotoNotFound."""
+    photo = db.session.get(VehiclePhoto, photo_id)
+    if photo is None or (vehicle_id is not None and photo.vehicle_id != vehicle_id):
+        raise PhotoNotFound(f"there is no photo #{photo_id} on this vehicle")
+    return photo
+
+
+def get_vehicle(vehicle_id: int) -> Vehicle:
+    vehicle = db.session.get(Vehicle, vehicle_id)
+    if vehicle is None:
+        raise VehicleNotFound(f"there is no vehicle #{vehicle_id}")
+    return vehicle
+
+
+def list_photos(vehicle_id: int) -> list[VehiclePhoto]:
+    """All the vehicle's photos in display order (the hero first), whatever their state."""
+    return list(
+        db.session.scalars(
+            select(VehiclePhoto)
+            .where(VehiclePhoto.vehicle_id == vehicle_id)
+            .order_by(VehiclePhoto.position, VehiclePhoto.id)
+        )
+    )
+
+
+def reorder_photos(vehicle_id: int, photo_ids: list[int]) -> list[VehiclePhoto]:
+    """Put the named photos first, in that order; the others follow in their current order."""
+    photos = list_photos(vehicle_id)
+    by_id = {photo.id: photo for photo in photos}
+    wanted = list(dict.fromkeys(photo_ids))
+    unknown = [photo_id for photo_id in wanted if photo_id not in by_id]
+    if unknown:
+        raise InvalidOrder(f"photos {unknown} are not on this vehicle")
+    ordered = [by_id[photo_id] for photo_id in wanted]
+    ordered += [photo for photo in photos if photo.id not in set(wanted)]
+    _renumber(ordered)
+    db.session.commit()
+    return ordered
+
+
+def move_photo(photo_id: int, step: int) -> VehiclePhoto:
+    """Move a photo `step` places (-1 up, +1 down): the buttons for phones without drag."""
+    photo = get_photo(photo_id)
+    photos = list_photos(photo.vehicle_id)
+    index = photos.index(photo)
+    target = min(max(index + step, 0), len(photos) - 1)
+    photos.insert(target, photos.pop(index))
+    _renumber(photos)
+    db.session.commit()
+    return photo
+
+
+def set_hero(photo_id: int) -> VehiclePhoto:
+    """Make this photo the first one, the one listings show."""
+    return move_photo(photo_id, -(10**9))
+
+
+def set_placeholder(photo_id: int, flag: bool) -> VehiclePhoto:
+    """Mark a photo as a stock/placeholder image (it does not count as a real photo)."""
+    photo = get_photo(photo_id)
+    photo.is_placeholder = flag
+    _note_first_photo(photo)
+    db.session.commit()
+    return photo
+
+
+def delete_photo(photo_id: int) -> None:
+    """Remove the photo and its published files (those no other photo uses); keep the original."""
+    photo = get_photo(photo_id)
+    files, sha, vehicle_id = _files_of(photo.derivatives), photo.original_sha256, photo.vehicle_id
+    db.session.delete(photo)
+    db.session.flush()
+    _renumber(list_photos(vehicle_id))
+    db.session.commit()
+    _remove_unreferenced(files, sha)
+
+
+def _renumber(photos: list[VehiclePhoto]) -> None:
+    for position, photo in enumerate(photos):
+        if photo.position != position:
+            photo.position = position
+
+
+def _files_of(derivatives: dict) -> set[str]:
+    return {entry["file"] for entry in (derivatives or {}).values() if entry.get("file")}
+
+
+def _remove_unreferenced(files: set[str], sha256: str) -> None:
+    """Delete published files that no photo row uses, nor will (same original in progress)."""
+    if not files:
+        return
+    in_progress = db.session.scalar(
+        select(func.count(VehiclePhoto.id)).where(
+            VehiclePhoto.original_sha256 == sha256,
+            VehiclePhoto.status.in_(("pending", "processing")),
+        )
+    )
+    as_text = cast(VehiclePhoto.derivatives, Text)
+    used: set[str] = set()
+    for derivatives in db.session.scalars(
+        select(VehiclePhoto.derivatives).where(
+            or_(*(as_text.contains(name, autoescape=True) for name in files))
+        )
+    ):
+        used |= _files_of(derivatives)
+    db.session.rollback()  # end the read: hold no lock while touching files
+    if in_progress:
+        return  # that photo will publish the same files
+    for name in files - used:
+        (public_dir() / name).unlink(missing_ok=True)
+
+
+# --- publishing and reporting ------------------------------------------------------------------
+
+
+def photo_sizes(derivatives: dict, url_for_file) -> dict[str, dict]:
+    """{"thumb": {"jpeg": url, "webp": url, "width": w, "height": h}, …} from the stored JSON."""
+    sizes: dict[str, dict] = {}
+    for key, entry in (derivatives or {}).items():
+        kind, _, image_format = key.partition(".")
+        size = sizes.setdefault(kind, {"width": entry["width"], "height": entry["height"]})
+        size[image_format] = url_for_file(entry["file"])
+    return dict(sorted(sizes.items(), key=lambda item: item[1]["width"]))
+
+
+def public_url(filename: str, base: str = "") -> str:
+    """The URL of one published file; absolute when given the site's base URL."""
+    return f"{base.rstrip('/')}{PUBLIC_PATH}{filename}"
+
+
+def photo_urls(vehicle: Vehicle) -> list[dict]:
+    """The vehicle's ready photos in order (hero first), with absolute URLs of every size."""
+    base = current_app.config["PUBLIC_BASE_URL"]
+    return [
+        {
+            "id": photo.id,
+            "position": number,
+            "placeholder": photo.is_placeholder,
+            "sizes": photo_sizes(photo.derivatives, lambda name: public_url(name, base)),
+        }
+        for number, photo in enumerate(p for p in list_photos(vehicle.id) if p.status == "ready")
+    ]
+
+
+def list_photos_needed(min_photos: int, today: date) -> list[PhotosNeeded]:
+    """Vehicles in stock with fewer than `min_photos` real ready photos, oldest in stock first."""
+    real = func.count(VehiclePhoto.id).filter(
+        VehiclePhoto.status == "ready", VehiclePhoto.is_placeholder.is_(False)
+    )
+    busy = func.count(VehiclePhoto.id).filter(VehiclePhoto.status.in_(("pending", "processing")))
+    rows = db.session.execute(
+        select(Vehicle, real, busy)
+        .outerjoin(VehiclePhoto, VehiclePhoto.vehicle_id == Vehicle.id)
+        .where(Vehicle.status.in_(IN_STOCK_STATUSES))
+        .group_by(Vehicle.id)
+        .having(real < min_photos)
+    ).all()
+    zone = dealership_zone()
+    lines = [_needed_line(vehicle, count, pending, today, zone) for vehicle, count, pending in rows]
+    return sorted(lines, key=lambda line: (-line.days_in_stock, line.vehicle.id))
+
+
+def _needed_line(vehicle: Vehicle, real: int, pending: int, today: date, zone) -> PhotosNeeded:
+    stocked = vehicle.in_stock_on or vehicle.created_at.astimezone(zone).date()
+    photographed = (
+        vehicle.first_photo_at.astimezone(zone).date() if vehicle.first_photo_at else None
+    )
+    return PhotosNeeded(
+        vehicle=vehicle,
+        real_photos=real,
+        in_progress=pending,
+        days_in_stock=max((today - stocked).days, 0),
+        days_to_photo=max((photographed - stocked).days, 0) if photographed else None,
+    )
+
+
+def get_vehicle_by_vin(vin: str) -> Vehicle:
+    """The vehicle with this VIN (any case, spaces ignored), or VehicleNotFound."""
+    wanted = "".join(vin.split()).upper()
+    vehicle = db.session.scalar(select(Vehicle).where(Vehicle.vin == wanted))
+    if vehicle is None:
+        raise VehicleNotFound(f"there is no vehicle with VIN {wanted}")
+    return vehicle

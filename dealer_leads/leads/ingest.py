@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from dealer_leads.admin.services import get_dealership
 from dealer_leads.auth.models import User
+from dealer_leads.cadence.services import pause_automatic, start_plan
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
 from dealer_leads.inventory.models import Vehicle
@@ -37,6 +38,7 @@ from dealer_leads.leads.normalize import (
     sales_kind,
 )
 from dealer_leads.leads.timeline import next_advisor_in_rotation, record_event, set_assignee
+from dealer_leads.messaging.consent import record_implied_consent
 
 DEFAULT_SOURCES = {
     "form": "Website",
@@ -224,6 +226,9 @@ def ingest_lead(
         if advisor is not None:
             set_assignee(lead, advisor, by=None, rule="round robin among advisors on shift", at=now)
     db.session.flush()
+    record_implied_consent(customer, "inquiry", now, source=f"inquiry via {source}")
+    start_plan(lead, now)
+    db.session.flush()
     return IntakeResult(lead.id, customer.id, False, warnings, rule="new lead")
 
 
@@ -374,6 +379,8 @@ def _repeat_inquiry(
         inbound_id=inbound.id,
         comments=prospect.comments[:2000],
     )
+    record_implied_consent(lead.customer, "inquiry", now, source=f"inquiry via {source}")
+    pause_automatic(lead, f"new inquiry from {source}", now)
     db.session.flush()
     warnings.append(f"added to open lead #{lead.id} ({rule})")
     return IntakeResult(lead.id, lead.customer_id, True, warnings, rule=rule)

@@ -10,6 +10,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from dealer_leads.auth.models import User
+from dealer_leads.cadence.services import on_status_change, pause_automatic
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
 from dealer_leads.leads.ingest import IntakeResult, process_inbound, store_inbound
@@ -23,6 +24,7 @@ from dealer_leads.leads.models import (
 )
 from dealer_leads.leads.normalize import normalize_vin
 from dealer_leads.leads.timeline import record_event, set_assignee
+from dealer_leads.messaging.consent import record_implied_consent
 
 CALL_OUTCOMES = {
     "reached": "Reached the customer",
@@ -273,8 +275,11 @@ def log_call(
     mark_responded(lead, now)
     summary = f"Call: {CALL_OUTCOMES[outcome]}" + (f" — {notes.strip()}" if notes.strip() else "")
     record_event(lead, "call", summary, user=viewer, at=now, outcome=outcome, notes=notes[:2000])
-    if outcome == "reached" and lead.status == "new":
-        _set_status(lead, "contacted", viewer, now, "call reached the customer")
+    if outcome == "reached":
+        # A conversation: the automatic e-mails and texts wait until a person resumes them.
+        pause_automatic(lead, "customer reached by phone", now, by=viewer, alert=False)
+        if lead.status == "new":
+            _set_status(lead, "contacted", viewer, now, "call reached the customer")
     db.session.commit()
     return lead
 
@@ -298,6 +303,9 @@ def _set_status(lead: Lead, status: str, viewer: User, at: datetime, reason: str
     record_event(
         lead, "status", summary, user=viewer, at=at, old=previous, new=status, reason=reason
     )
+    if status == "sold":
+        record_implied_consent(lead.customer, "purchase", at, source=f"purchase, lead #{lead.id}")
+    on_status_change(lead, previous, status, at, viewer)
 
 
 def change_status(

@@ -1,0 +1,170 @@
+"""The worker's tick: claim due touches, commit the claim, then perform each one.
+
+A touch is claimed (status 'claimed', committed) before anything is sent, and its outcome is
+committed right after. A claim that never got an outcome (the worker died between the two) is
+flagged 'unknown' for a person to look at; it is never sent again by itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+
+from dealer_leads.cadence import outbound
+from dealer_leads.cadence.models import AUTOMATIC_CHANNELS, LeadCadence, Touch
+from dealer_leads.extensions import db
+from dealer_leads.leads.timeline import record_event
+from dealer_leads.messaging.errors import PermanentSendError, TemporarySendError
+
+log = logging.getLogger(__name__)
+RETRY_DELAYS = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=15),
+    timedelta(hours=1),
+)
+STALE_CLAIM = timedelta(minutes=10)
+
+
+@dataclass
+class TickReport:
+    """What one tick did, for logs and benchmarks."""
+
+    claimed: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    flagged: int = 0
+
+    def count(self, outcome: str) -> None:
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+
+
+def claim_due_touches(now: datetime, limit: int, worker: str) -> list[int]:
+    """Mark up to `limit` due touches as claimed by this worker and commit. On PostgreSQL
+    rows another worker holds are skipped (SKIP LOCKED); SQLite has one writer at a time."""
+    token = f"{worker}:{uuid.uuid4().hex[:12]}"
+    due = (
+        select(Touch.id)
+        .where(Touch.status == "scheduled", Touch.due_at <= now)
+        .order_by(Touch.due_at, Touch.id)
+        .limit(limit)
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    ids = db.session.scalars(
+        update(Touch)
+        .where(Touch.id.in_(due.scalar_subquery()), Touch.status == "scheduled")
+        .values(status="claimed", claimed_at=now, claimed_by=token)
+        .returning(Touch.id)
+    ).all()
+    db.session.commit()
+    return sorted(ids)
+
+
+def flag_stale_claims(now: datetime, stale_after: timedelta = STALE_CLAIM) -> int:
+    """Claims older than `stale_after` with no outcome: flag them, never resend them."""
+    stale = db.session.scalars(
+        select(Touch).where(Touch.status == "claimed", Touch.claimed_at < now - stale_after)
+    ).all()
+    for touch in stale:
+        touch.status, touch.finished_at = "unknown", now
+        touch.outcome = "claimed by a worker that stopped before recording the result"
+        record_event(
+            touch.lead,
+            "touch_unknown",
+            f"Check by hand: the {outbound.describe(touch)} may or may not have gone "
+            "out (the worker stopped mid-send)",
+            at=now,
+            touch_id=touch.id,
+        )
+    db.session.commit()
+    return len(stale)
+
+
+def run_due_touches(
+    now: datetime, senders: outbound.Senders, *, limit: int = 100, worker: str = "worker"
+) -> TickReport:
+    """One tick: flag stale claims, claim what is due, perform each claimed touch."""
+    report = TickReport(flagged=flag_stale_claims(now))
+    ids = claim_due_touches(now, limit, worker)
+    report.claimed = len(ids)
+    for touch_id in ids:
+        report.count(perform_touch(touch_id, now, senders))
+    return report
+
+
+def perform_touch(touch_id: int, now: datetime, senders: outbound.Senders) -> str:
+    """Do one claimed touch and commit its outcome; returns the outcome's name."""
+    touch = db.session.get(Touch, touch_id)
+    reason = _reason_to_skip(touch)
+    if reason:
+        return _finish(touch, "skipped", reason, now)
+    if touch.channel not in AUTOMATIC_CHANNELS:
+        touch.status, touch.assigned_to_id = "open", touch.lead.assigned_to_id
+        db.session.commit()
+        return "task"
+    try:
+        result = outbound.send_touch(touch, now, senders)
+    except outbound.NotNow as later:
+        touch.status, touch.due_at, touch.claimed_at = "scheduled", later.moment, None
+        db.session.commit()
+        return "rescheduled"
+    except outbound.NotAllowed as refusal:
+        return _finish(touch, "skipped", str(refusal), now)
+    except TemporarySendError as error:
+        return _retry_or_fail(touch, str(error), now)
+    except PermanentSendError as error:
+        return _failed(touch, str(error), now)
+    touch.status, touch.finished_at, touch.message_id = "sent", now, result.message_id
+    touch.outcome = result.summary
+    record_event(
+        touch.lead,
+        touch.channel,
+        result.summary,
+        at=now,
+        touch_id=touch.id,
+        message_id=result.message_id,
+    )
+    db.session.commit()
+    return "sent"
+
+
+def _reason_to_skip(touch: Touch) -> str:
+    lead = touch.lead
+    if lead.merged_into_id:
+        return f"lead merged into #{lead.merged_into_id}"
+    cadence = db.session.scalar(select(LeadCadence).where(LeadCadence.lead_id == lead.id))
+    if cadence is not None and cadence.plan_id == touch.plan_id and cadence.state != "active":
+        return f"follow-up {cadence.state}"
+    return ""
+
+
+def _finish(touch: Touch, status: str, outcome: str, now: datetime) -> str:
+    touch.status, touch.outcome, touch.finished_at = status, outcome[:2000], now
+    db.session.commit()
+    return status
+
+
+def _retry_or_fail(touch: Touch, error: str, now: datetime) -> str:
+    touch.attempts += 1
+    if touch.attempts > len(RETRY_DELAYS):
+        return _failed(touch, f"gave up after {touch.attempts} attempts: {error}", now)
+    touch.status, touch.claimed_at = "scheduled", None
+    touch.due_at = now + RETRY_DELAYS[touch.attempts - 1]
+    touch.outcome = f"attempt {touch.attempts} failed: {error}"[:2000]
+    db.session.commit()
+    return "retry"
+
+
+def _failed(touch: Touch, error: str, now: datetime) -> str:
+    record_event(
+        touch.lead,
+        "touch_failed",
+        f"Could not send the {outbound.describe(touch)}: {error}",
+        at=now,
+        touch_id=touch.id,
+    )
+    return _finish(touch, "failed", error, now)
