@@ -3,7 +3,14 @@
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, IntegerField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from dealer_leads.auth.models import ROLES
@@ -32,6 +39,23 @@ class SettingsForm(FlaskForm):
     parts_email = EmailField("Parts department e-mail", validators=[Optional(), Length(max=254)])
     finance_email = EmailField(
         "Finance department e-mail", validators=[Optional(), Length(max=254)]
+    )
+
+    compliance_regime = SelectField(
+        "Messaging rules",
+        choices={"CA": "Canada (CASL)", "US": "United States (CAN-SPAM, TCPA)"},
+    )
+    quiet_start = StringField("Calls and texts from (HH:MM)", validators=[Length(max=5)])
+    quiet_end = StringField("Calls and texts until (HH:MM)", validators=[Length(max=5)])
+    hours_mon = StringField("Monday", validators=[Length(max=20)])
+    hours_tue = StringField("Tuesday", validators=[Length(max=20)])
+    hours_wed = StringField("Wednesday", validators=[Length(max=20)])
+    hours_thu = StringField("Thursday", validators=[Length(max=20)])
+    hours_fri = StringField("Friday", validators=[Length(max=20)])
+    hours_sat = StringField("Saturday", validators=[Length(max=20)])
+    hours_sun = StringField("Sunday", validators=[Length(max=20)])
+    holidays = TextAreaField(
+        "Holidays (one date a line, e.g. 2026-12-25)", validators=[Length(max=5000)]
     )
 
     def validate_timezone(self, field):

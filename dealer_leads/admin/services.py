@@ -43,6 +43,10 @@ def get_dealership() -> Dealership:
             department_emails={},
             duplicate_window_days=30,
             auto_assign=True,
+            compliance_regime="US" if config["DEALERSHIP_COUNTRY"] == "US" else "CA",
+            quiet_start="09:00",
+            quiet_end="20:00",
+            holidays=[],
         )
     g.dealership = dealership
     return dealership
@@ -54,6 +58,35 @@ def dealership_zone() -> ZoneInfo:
         return ZoneInfo(get_dealership().timezone)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
+
+
+def _hours_errors(values: dict) -> dict[str, str]:
+    """Business hours, holidays and quiet hours checked by the compliance module that uses them."""
+    from dealer_leads.messaging.compliance import (
+        InvalidHours,
+        hours_from_settings,
+        quiet_hours_from_settings,
+    )
+
+    errors = {}
+    zone = values.get("timezone") or "UTC"
+    for day, span in (values.get("business_hours") or {}).items():
+        try:
+            hours_from_settings(zone, {day: span}, [])
+        except (InvalidHours, ValueError) as error:
+            errors[f"hours_{day}"] = f"{error} (write 09:00-21:00, or closed)"
+    try:
+        hours_from_settings(zone, {}, values.get("holidays") or [])
+    except (InvalidHours, ValueError) as error:
+        errors["holidays"] = str(error)
+    if "quiet_start" in values:
+        try:
+            quiet_hours_from_settings(values["quiet_start"], values["quiet_end"], zone)
+        except (InvalidHours, ValueError) as error:
+            errors["quiet_start"] = f"{error} (write 09:00 and 20:00)"
+    if values.get("compliance_regime", "CA") not in ("CA", "US"):
+        errors["compliance_regime"] = "choose CA or US"
+    return errors
 
 
 def save_dealership(values: dict) -> Dealership:
@@ -68,6 +101,7 @@ def save_dealership(values: dict) -> Dealership:
         errors["duplicate_window_days"] = "a number of days from 0 to 365"
     if not values.get("name"):
         errors["name"] = "required"
+    errors.update(_hours_errors(values))
     if errors:
         raise InvalidSettings("Some settings are not valid.", errors)
     dealership = get_dealership()

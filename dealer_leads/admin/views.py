@@ -53,25 +53,67 @@ def user_state(user_id: int):
     return redirect(url_for("admin.users"), 303)
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+PLAIN_FIELDS = (
+    "name",
+    "street",
+    "city",
+    "region",
+    "postal_code",
+    "phone",
+    "website",
+    "timezone",
+    "duplicate_window_days",
+    "auto_assign",
+    "compliance_regime",
+    "quiet_start",
+    "quiet_end",
+)
+
+
+def _hours_text(span) -> str:
+    return f"{span[0]}-{span[1]}" if span else "closed"
+
+
+def _hours_value(text: str):
+    """'09:00-21:00' → ["09:00", "21:00"]; 'closed' or empty → None."""
+    text = text.strip().lower()
+    if text in ("", "closed"):
+        return None
+    start, _, end = text.partition("-")
+    return [start.strip(), end.strip()]
+
+
+def _fill_settings_form(form: SettingsForm, dealership) -> None:
+    for department in DEPARTMENT_FIELDS:
+        form[f"{department}_email"].data = (dealership.department_emails or {}).get(department)
+    for day in WEEKDAYS:
+        form[f"hours_{day}"].data = _hours_text((dealership.business_hours or {}).get(day))
+    form.holidays.data = "\n".join(dealership.holidays or [])
+
+
+def _settings_values(form: SettingsForm) -> dict:
+    values = {name: form[name].data for name in PLAIN_FIELDS}
+    values["email"] = form.email.data or ""
+    values["country"] = form.country.data.upper()
+    values["department_emails"] = {d: form[f"{d}_email"].data or "" for d in DEPARTMENT_FIELDS}
+    values["business_hours"] = {d: _hours_value(form[f"hours_{d}"].data or "") for d in WEEKDAYS}
+    values["holidays"] = [
+        line.strip() for line in (form.holidays.data or "").splitlines() if line.strip()
+    ]
+    return values
+
+
 @bp.route("/settings", methods=["GET", "POST"])
 @role_required("admin")
 def settings():
     dealership = get_dealership()
     form = SettingsForm(obj=dealership)
     if not form.is_submitted():
-        for department in DEPARTMENT_FIELDS:
-            form[f"{department}_email"].data = (dealership.department_emails or {}).get(department)
+        _fill_settings_form(form, dealership)
     if form.validate_on_submit():
-        values = {
-            name: form[name].data
-            for name in form._fields
-            if name != "csrf_token" and not name.endswith("_email")
-        }
-        values["email"] = form.email.data or ""
-        values["department_emails"] = {d: form[f"{d}_email"].data or "" for d in DEPARTMENT_FIELDS}
-        values["country"] = values["country"].upper()
         try:
-            save_dealership(values)
+            save_dealership(_settings_values(form))
         except InvalidSettings as error:
             for name, problem in error.fields.items():
                 form[name].errors = [problem]
@@ -79,4 +121,4 @@ def settings():
             flash("Settings saved.", "success")
             return redirect(url_for("admin.settings"), 303)
     status = 422 if form.errors else 200
-    return render_template("admin/settings.html", form=form), status
+    return render_template("admin/settings.html", form=form, weekdays=WEEKDAYS), status

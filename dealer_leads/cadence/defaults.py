@@ -175,7 +175,12 @@ EXTRA_TEMPLATES = [
 def ensure_default_plans() -> int:
     """Create the shipped plans and rules that are missing; returns how many plans were made."""
     from dealer_leads.cadence.models import FollowUpPlan, PlanRule, PlanStep
+    from dealer_leads.messaging.models import MessageTemplate
 
+    templates = set(db.session.scalars(db.select(MessageTemplate.key)))
+    db.session.add_all(
+        MessageTemplate(**extra) for extra in EXTRA_TEMPLATES if extra["key"] not in templates
+    )
     existing = set(db.session.scalars(db.select(FollowUpPlan.key)))
     made = {}
     for key, (name, description, steps) in PLANS.items():

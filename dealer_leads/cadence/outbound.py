@@ -20,6 +20,7 @@ from dealer_leads.messaging.email import build_email, dealership_footer, reply_a
 from dealer_leads.messaging.models import MessageTemplate, OutboundMessage
 from dealer_leads.messaging.senders import mail_sender_from_config
 from dealer_leads.messaging.sms import sms_sender_from_config
+from dealer_leads.messaging.template_services import UnknownTemplate, get_template
 from dealer_leads.messaging.templates import build_context, render_template
 from dealer_leads.messaging.unsubscribe import unsubscribe_url
 
@@ -98,9 +99,12 @@ def _address(lead: Lead, channel: str) -> str:
 
 
 def _template(key: str, channel: str) -> MessageTemplate:
-    template = db.session.scalar(select(MessageTemplate).where(MessageTemplate.key == key))
-    if template is None or template.channel != channel:
-        raise NotAllowed(f"no {channel} template {key!r}")
+    try:
+        template = get_template(key)
+    except UnknownTemplate as missing:
+        raise NotAllowed(str(missing)) from missing
+    if template.channel != channel:
+        raise NotAllowed(f"template {key!r} is not for {channel}")
     return template
 
 

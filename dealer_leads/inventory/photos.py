@@ -145,7 +145,8 @@ def inspect_upload(data: bytes, filename: str, *, max_pixels: int = MAX_PIXELS) 
     extension, content_type, honest = _ACCEPTED[img.format or ""]
     width, height = _upright_size(img.size, _orientation(img))
     warnings = []
-    declared = filename.rpartition(".")[2].lower() if "." in filename else ""
+    name = safe_filename(filename)
+    declared = name.rpartition(".")[2].lower() if "." in name else ""
     if declared not in honest:
         named = f"named .{declared}" if declared else "named without an extension"
         warnings.append(f"{named} but is a {extension.upper()} image; stored as .{extension}")
@@ -165,13 +166,19 @@ def inspect_upload(data: bytes, filename: str, *, max_pixels: int = MAX_PIXELS) 
 
 def make_derivatives(data: bytes, *, max_pixels: int = MAX_PIXELS) -> list[Derivative]:
     """Every published size of a photo, largest first, then the listing image; JPEG and WebP."""
+    images = _render(data, max_pixels)
+    return [_encode(image, kind, fmt) for kind, image in images for fmt in SAVE_OPTIONS]
+
+
+def _render(data: bytes, max_pixels: int) -> list[tuple[str, Image.Image]]:
+    """Decode once and make every size, upright and sRGB; the decoded image is freed on return."""
     img = _open_checked(data, max_pixels)
     orientation = _orientation(img)
     _decode(img, _needed_size(img.size, _upright_size(img.size, orientation)))
     base = _to_srgb(img)
     images = _sizes(base, orientation)
     images.append((LISTING_KIND, _listing(base, orientation, [image for _, image in images])))
-    return [_encode(image, kind, fmt) for kind, image in images for fmt in SAVE_OPTIONS]
+    return images
 
 
 def safe_filename(name: str, extension: str | None = None) -> str:
@@ -210,6 +217,9 @@ def _open_checked(data: bytes, max_pixels: int) -> Image.Image:
         raise InvalidPhoto(f"animated images are not accepted ({img.n_frames} frames)")
     if img.format not in _ACCEPTED:
         raise InvalidPhoto(f"{img.format} images are not accepted; upload {_ACCEPTED_NAMES}")
+    # libheif decodes the tiles it finds and leaves missing ones blank, so check the container.
+    if img.format == "HEIF" and _ends_inside_a_box(data):
+        raise InvalidPhoto("the file is truncated: it ends before its image data does")
     _check_dimensions(img.size, max_pixels)
     return img
 
@@ -226,6 +236,23 @@ def _check_dimensions(size: tuple[int, int], max_pixels: int) -> None:
         raise InvalidPhoto(
             f"{width}x{height} is {megapixels:.0f} megapixels; the limit is {max_pixels / 1e6:g}"
         )
+
+
+def _ends_inside_a_box(data: bytes) -> bool:
+    """Whether an ISO-BMFF file (HEIC) ends before the end of its last top-level box."""
+    position = 0
+    while position < len(data):
+        if position + 8 > len(data):
+            return True
+        size = int.from_bytes(data[position : position + 4], "big")
+        if size == 1:  # a 64-bit size follows the type
+            size = int.from_bytes(data[position + 8 : position + 16], "big")
+        elif size == 0:  # the box runs to the end of the file
+            return False
+        if size < 8:
+            return True
+        position += size
+    return position > len(data)
 
 
 @functools.cache
@@ -292,10 +319,9 @@ def _to_srgb(img: Image.Image) -> Image.Image:
     """8-bit RGB in sRGB, transparency flattened on white."""
     icc = img.info.get("icc_profile")
     img = _eight_bit(img)
-    if icc and not _is_srgb(icc):
-        converted = _convert_profile(img, icc)
-        if converted is not None:
-            return converted
+    converted = _from_profile(img, icc) if icc else None
+    if converted is not None:
+        return converted
     return img if img.mode == "RGB" else img.convert("RGB")
 
 
@@ -303,9 +329,7 @@ def _eight_bit(img: Image.Image) -> Image.Image:
     """8-bit RGB, L or CMYK (the modes an ICC profile can describe), with no transparency."""
     if img.mode in _SIXTEEN_BIT:  # scale to 8 bits: convert("L") would clip at 255
         return img.convert("I").point(lambda value: value * (1 / 256)).convert("L")
-    if img.mode == "F":
-        return img.convert("L")
-    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info:
+    if img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info:
         rgba = img.convert("RGBA")
         flat = Image.new("RGB", rgba.size, "white")
         flat.paste(rgba, mask=rgba.getchannel("A"))
@@ -313,22 +337,15 @@ def _eight_bit(img: Image.Image) -> Image.Image:
     return img if img.mode in ("RGB", "L", "CMYK") else img.convert("RGB")
 
 
-def _is_srgb(icc: bytes) -> bool:
-    """Whether an embedded profile is (a variant of) sRGB, so converting would change nothing."""
+def _from_profile(img: Image.Image, icc: bytes) -> Image.Image | None:
+    """`img` converted from its embedded profile to sRGB; None if it is sRGB already or unusable."""
     try:
         profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        return ImageCms.getProfileDescription(profile).strip().lower().startswith("srgb")
+        if ImageCms.getProfileDescription(profile).strip().lower().startswith("srgb"):
+            return None
+        return ImageCms.profileToProfile(img, profile, _srgb_profile(), outputMode="RGB")
     except (ImageCms.PyCMSError, OSError, ValueError):
-        return True  # unreadable: treated as sRGB, the web's default
-
-
-def _convert_profile(img: Image.Image, icc: bytes) -> Image.Image | None:
-    """The image converted from its embedded profile to sRGB; None when the profile does not fit."""
-    try:
-        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        return ImageCms.profileToProfile(img, source, _srgb_profile(), outputMode="RGB")
-    except (ImageCms.PyCMSError, OSError, ValueError):
-        return None
+        return None  # unreadable, or not for this colour space: the pixels are taken as sRGB
 
 
 @functools.cache

@@ -12,12 +12,12 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from dealer_leads.extensions import db
+from dealer_leads.messaging.merge_fields import dealership_values
 from dealer_leads.messaging.models import MessageTemplate
 from dealer_leads.messaging.templates import (
     DEFAULT_TEMPLATES,
     SAMPLE_CONTEXT,
     Rendered,
-    dealership_values,
     render_template,
     validate_template,
 )

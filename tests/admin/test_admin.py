@@ -23,6 +23,12 @@ SETTINGS = {
     "service_email": "service@lakeshore.example",
     "parts_email": "",
     "finance_email": "",
+    "compliance_regime": "CA",
+    "quiet_start": "09:00",
+    "quiet_end": "20:00",
+    "holidays": "2026-12-25\n2026-12-26",
+    **{f"hours_{day}": "09:00-18:00" for day in ("mon", "tue", "wed", "thu", "fri", "sat")},
+    "hours_sun": "closed",
 }
 
 
@@ -34,6 +40,8 @@ def test_settings_saved_and_used_by_intake(client, login_as, make_user):
     saved = db.session.scalar(db.select(Dealership))
     assert (saved.country, saved.timezone, saved.auto_assign) == ("GB", "Europe/London", False)
     assert saved.department_emails["service"] == "service@lakeshore.example"
+    assert saved.business_hours["mon"] == ["09:00", "18:00"] and saved.business_hours["sun"] is None
+    assert saved.holidays == ["2026-12-25", "2026-12-26"]
     lead = db.session.get(
         Lead, ingest(lead_json(customer={"first_name": "Al", "phone": "020 7946 0018"})).lead_id
     )
@@ -50,6 +58,12 @@ def test_bad_settings_are_refused_by_field(client, login_as):
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert "not a known time zone" in page and "between 0 and 365" in page
+    hours = client.post(
+        "/admin/settings", data={**SETTINGS, "hours_mon": "9am-late", "holidays": "Christmas"}
+    )
+    assert hours.status_code == 422
+    assert "write 09:00-21:00, or closed" in hours.get_data(as_text=True)
+    assert "2026-12-25" in hours.get_data(as_text=True)
     assert db.session.scalar(db.select(Dealership)) is None
 
 

@@ -125,3 +125,29 @@ def test_supervisor_uploads_processes_and_reorders_from_a_phone(
     db.session.close()
     assert overflow(phone) <= 0, "the photos page is wider than a 390 px phone"
     assert browser_problems == []
+
+
+def test_drag_and_drop_reorders_on_a_desktop(page, make_user, browser_problems):
+    from dealer_leads.inventory.photo_services import add_photos
+
+    supervisor = make_user("supervisor").email
+    vehicle = Vehicle(vin="JTMW1RFV5KD054321", make="Toyota", model="RAV4", status="available")
+    db.session.add(vehicle)
+    db.session.commit()
+    vehicle_id = vehicle.id
+    files = [(f"{n}.jpg", lot_photo(color)) for n, color in enumerate([(9, 9, 9), (90, 9, 9)])]
+    first, second = [photo.id for photo in add_photos(vehicle_id, files, None).stored]
+    process_pending_photos()
+    db.session.close()
+
+    sign_in(page, supervisor)
+    page.goto(f"/inventory/{vehicle_id}/photos")
+    page.locator(f"#photo-{second}").drag_to(
+        page.locator(f"#photo-{first}"), target_position={"x": 5, "y": 50}
+    )
+
+    expect(page.locator(f"#photo-{second} .photo-number")).to_have_text("1")
+    assert gallery_ids(page) == [second, first]
+    assert [photo.id for photo in list_photos(vehicle_id)] == [second, first]
+    db.session.close()
+    assert browser_problems == []

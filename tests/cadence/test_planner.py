@@ -62,8 +62,10 @@ def test_expand_plan_from_arrival_and_previous_with_business_hours():
 
 
 def test_appointment_reminders_before_a_near_appointment_are_left_out():
-    steps = [StepSpec(position=0, offset_minutes=-DAY, channel="auto_email"),
-             StepSpec(position=1, offset_minutes=-120, channel="auto_sms")]
+    steps = [
+        StepSpec(position=0, offset_minutes=-DAY, channel="auto_email"),
+        StepSpec(position=1, offset_minutes=-120, channel="auto_sms"),
+    ]
     now = local(2026, 6, 1, 9, 0)
     appointment = now + timedelta(hours=5)
     planned = expand_plan(steps, appointment, TORONTO, not_before=now)

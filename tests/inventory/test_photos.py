@@ -230,6 +230,18 @@ def test_iphone_heic_is_accepted_upright_and_in_srgb():
     assert (large.width, large.height) == (1239, 1600)
 
 
+@pytest.mark.parametrize("fraction", [0.9, 0.5, 0.1])
+def test_a_truncated_heic_is_refused_from_its_container(fraction):
+    """libheif would decode what is there and leave the missing tiles blank."""
+    pytest.importorskip("pillow_heif")
+    data = corpus(HEIC)
+    cut = data[: int(len(data) * fraction)]
+    with pytest.raises(InvalidPhoto, match="the file is truncated"):
+        inspect_upload(cut, "IMG_5195.HEIC")
+    with pytest.raises(InvalidPhoto, match="the file is truncated"):
+        make_derivatives(cut)
+
+
 def test_heic_without_pillow_heif_gets_a_clear_message(monkeypatch):
     data = corpus(HEIC)
     monkeypatch.setattr(photos, "_open_formats", lambda: ("JPEG", "PNG", "WEBP", "GIF"))

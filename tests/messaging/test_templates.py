@@ -11,12 +11,12 @@ from dealer_leads.admin.models import Dealership
 from dealer_leads.extensions import db
 from dealer_leads.inventory.models import Vehicle
 from dealer_leads.leads.models import Lead
+from dealer_leads.messaging.merge_fields import format_price
 from dealer_leads.messaging.templates import (
     ALLOWED_VARIABLES,
     DEFAULT_TEMPLATES,
     SAMPLE_CONTEXT,
     build_context,
-    format_price,
     render_template,
     template_warnings,
     validate_template,
