@@ -18,6 +18,7 @@ install: $(STAMP)
 ## Migrate, seed the demo on first run, and start web + worker on http://127.0.0.1:5000
 run: install
 	$(BIN)/flask db upgrade
+	$(BIN)/flask plans install-defaults
 	$(BIN)/flask demo seed --if-empty
 	@echo "Starting the worker and the web server on http://127.0.0.1:5000 (Ctrl-C stops both)"
 	@trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \

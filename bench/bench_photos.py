@@ -117,9 +117,13 @@ def vips_functions() -> tuple[Callable[[bytes], list[bytes]], Callable[[bytes], 
     def save(img: pyvips.Image) -> list[bytes]:
         return [
             img.jpegsave_buffer(
-                Q=jpeg["quality"], interlace=True, optimize_coding=True, subsample_mode="on"
+                Q=jpeg["quality"],
+                interlace=True,
+                optimize_coding=True,
+                subsample_mode="on",
+                keep="none",
             ),
-            img.webpsave_buffer(Q=webp["quality"], effort=webp["method"]),
+            img.webpsave_buffer(Q=webp["quality"], effort=webp["method"], keep="none"),
         ]
 
     def listing(img: pyvips.Image | bytes) -> pyvips.Image:

@@ -70,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
     from dealer_leads.api.vehicles import bp as api_vehicles_bp
     from dealer_leads.api.views import bp as api_bp
     from dealer_leads.auth.views import bp as auth_bp
+    from dealer_leads.cadence.views import bp as cadence_bp
     from dealer_leads.inventory.photo_views import bp as photos_bp
     from dealer_leads.inventory.views import bp as inventory_bp
     from dealer_leads.leads.inquiry_views import bp as inquiry_bp
@@ -90,6 +91,7 @@ def register_blueprints(app: Flask) -> None:
         photos_bp,
         templates_bp,
         unsubscribe_bp,
+        cadence_bp,
     )
     # Bearer keys and signed provider webhooks, not cookies: no CSRF.
     apis = (api_bp, api_vehicles_bp, api_photos_bp, sms_bp)
@@ -142,11 +144,13 @@ def register_errorhandlers(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from dealer_leads.api.cli import api_keys_cli
     from dealer_leads.auth.cli import users_cli
+    from dealer_leads.cadence.cli import plans_cli
     from dealer_leads.demo.cli import demo_cli
     from dealer_leads.inventory.cli import inventory_cli
     from dealer_leads.worker import worker_command
 
-    for command in (users_cli, api_keys_cli, demo_cli, inventory_cli, worker_command):
+    commands = (users_cli, api_keys_cli, demo_cli, inventory_cli, plans_cli, worker_command)
+    for command in commands:
         app.cli.add_command(command)
 
 

@@ -20,6 +20,8 @@ from dealer_leads.admin.models import Dealership
 from dealer_leads.admin.services import save_dealership
 from dealer_leads.auth.models import User
 from dealer_leads.auth.services import create_user
+from dealer_leads.cadence.defaults import ensure_default_plans
+from dealer_leads.cadence.models import AUTOMATIC_CHANNELS, Touch
 from dealer_leads.database import now_utc
 from dealer_leads.demo.catalog import (
     COLORS,
@@ -36,6 +38,7 @@ from dealer_leads.demo.showroom import Showroom
 from dealer_leads.extensions import db
 from dealer_leads.inventory.models import Vehicle
 from dealer_leads.leads.models import Customer, InboundPayload, Lead, LeadEvent
+from dealer_leads.messaging.template_services import ensure_default_templates
 
 __all__ = ["DEMO_PASSWORD", "STAFF", "echo_log_ins", "list_demo_log_ins", "seed_demo"]
 
@@ -198,11 +201,30 @@ def seed_demo(
         save_dealership(copy.deepcopy(DEALERSHIP))
     else:
         echo("Dealership settings exist already; they are kept as they are.")
+    ensure_default_templates()
+    ensure_default_plans()
     showroom = _play_showroom(rng, now)
+    _settle_touches(rng, now)
     added = {name: count - before[name] for name, count in _counts().items()}
     added["skipped_actions"] = showroom.skipped
     _echo_summary(echo, added, clock.perf_counter() - started)
     return added
+
+
+def _settle_touches(rng: random.Random, now: datetime) -> None:
+    """The plans started in the past: what fell due before now has happened (sent, or done by
+    the advisor), except some calls of the last two days, left open for the task list."""
+    due = select(Touch).where(Touch.status == "scheduled", Touch.due_at <= now)
+    for touch in db.session.scalars(due).all():
+        if touch.channel in AUTOMATIC_CHANNELS:
+            touch.status, touch.finished_at, touch.outcome = "sent", touch.due_at, "sent"
+        elif now - touch.due_at < timedelta(days=2) and rng.random() < 0.5:
+            touch.status, touch.assigned_to_id = "open", touch.lead.assigned_to_id
+        else:
+            touch.status = "done"
+            touch.finished_at = min(now, touch.due_at + timedelta(minutes=rng.randint(2, 240)))
+            touch.finished_by_id = touch.lead.assigned_to_id
+    db.session.commit()
 
 
 def _not_wanted(if_empty: bool, echo) -> bool:

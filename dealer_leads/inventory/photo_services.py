@@ -140,7 +140,7 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
         raise
 
 
-def _store_file(path: Path, data: bytes, mode: int) -> None:
+def _store_file(path: Path, data: bytes, mode: int = 0o600) -> None:
     """Content-addressed: a file already there is complete (renamed into place), so keep it."""
     if not path.exists():
         write_atomic(path, data, mode)
@@ -156,63 +156,71 @@ def original_relative_path(sha256: str, extension: str) -> str:
 def add_photos(
     vehicle_id: int, files: list[tuple[str, bytes]], user_id: int | None
 ) -> UploadResult:
-    """Check each file, store the good originals, and queue them (status pending) for processing."""
-    vehicle = db.session.get(Vehicle, vehicle_id)
-    if vehicle is None:
-        raise VehicleNotFound(f"there is no vehicle #{vehicle_id}")
+    """Check each file, store the good originals, and queue them (status pending) for processing.
+
+    Files are checked and written with no transaction open (on SQLite that would hold the write
+    lock); the rows follow in one short transaction, each only once its file is complete.
+    """
+    get_vehicle(vehicle_id)
+    db.session.rollback()
     result = UploadResult()
     limit = current_app.config.get("MAX_PHOTOS_PER_UPLOAD", DEFAULT_MAX_PHOTOS_PER_UPLOAD)
-    seen = _existing_photos(vehicle_id)
-    position = _next_position(vehicle_id)
+    stored = []
     for index, (filename, data) in enumerate(files):
         name = safe_filename(filename or "")
         if index >= limit:
             result.errors.append(FileNote(index, name, f"over {limit} photos in one upload"))
-            continue
-        photo = _add_one(vehicle, index, name, data, seen, result)
-        if photo is not None:
-            photo.position, photo.uploaded_by_id = position, user_id
-            position += 1
+        elif (checked := _check_and_store(index, name, data, result)) is not None:
+            stored.append(checked)
+    _add_rows(vehicle_id, stored, user_id, result)
     db.session.commit()
     return result
 
 
-def _add_one(
-    vehicle: Vehicle, index: int, name: str, data: bytes, seen: dict, result: UploadResult
-) -> VehiclePhoto | None:
-    """Check, dedupe and store one file; a row is added only once its original is on disk."""
+def _check_and_store(
+    index: int, name: str, data: bytes, result: UploadResult
+) -> tuple[int, str, PhotoInfo] | None:
+    """Check one file and write its original; refusals are noted on `result`."""
     try:
         info = _inspect(name, data)
+        _store_file(photos_root() / original_relative_path(info.sha256, info.extension), data)
     except InvalidPhoto as refusal:
         result.errors.append(FileNote(index, name, str(refusal)))
         return None
-    sha = info.sha256
-    if sha in seen:
-        result.duplicates.append(Duplicate(index, name, seen[sha]))
-        return None
-    relative = original_relative_path(sha, info.extension)
-    try:
-        _store_file(photos_root() / relative, data, 0o600)
     except OSError as error:
         log.exception("could not store the original of %s", name)
         result.errors.append(FileNote(index, name, f"could not be stored: {error.strerror}"))
         return None
-    photo = VehiclePhoto(
-        vehicle=vehicle,
-        original_name=info.filename[:200],
-        original_path=relative,
-        original_sha256=sha,
-        content_type=info.content_type,
-        width=info.width,
-        height=info.height,
-        status="pending",
-    )
-    db.session.add(photo)
-    db.session.flush()
-    seen[sha] = photo.id
-    result.stored.append(photo)
-    result.warnings += [FileNote(index, name, warning) for warning in info.warnings]
-    return photo
+    return index, name, info
+
+
+def _add_rows(
+    vehicle_id: int, stored: list[tuple[int, str, PhotoInfo]], user_id: int | None, result
+) -> None:
+    """A pending row per new photo, after the vehicle's others; a photo it has is a duplicate."""
+    seen = _existing_photos(vehicle_id)
+    position = _next_position(vehicle_id)
+    for index, name, info in stored:
+        if info.sha256 in seen:
+            result.duplicates.append(Duplicate(index, name, seen[info.sha256]))
+            continue
+        photo = VehiclePhoto(
+            vehicle_id=vehicle_id,
+            position=position,
+            original_name=info.filename[:200],
+            original_path=original_relative_path(info.sha256, info.extension),
+            original_sha256=info.sha256,
+            content_type=info.content_type,
+            width=info.width,
+            height=info.height,
+            status="pending",
+            uploaded_by_id=user_id,
+        )
+        db.session.add(photo)
+        db.session.flush()
+        seen[info.sha256], position = photo.id, position + 1
+        result.stored.append(photo)
+        result.warnings += [FileNote(index, name, warning) for warning in info.warnings]
 
 
 def _inspect(name: str, data: bytes) -> PhotoInfo:
@@ -433,7 +441,9 @@ def move_photo(photo_id: int, step: int) -> VehiclePhoto:
 
 def set_hero(photo_id: int) -> VehiclePhoto:
     """Make this photo the first one, the one listings show."""
-    return move_photo(photo_id, -(10**9))
+    photo = get_photo(photo_id)
+    reorder_photos(photo.vehicle_id, [photo.id])
+    return photo
 
 
 def set_placeholder(photo_id: int, flag: bool) -> VehiclePhoto:

@@ -1,0 +1,5 @@
+"""Follow-up plan pages."""
+
+from flask import Blueprint
+
+bp = Blueprint("cadence", __name__)
