@@ -55,6 +55,8 @@ class Config:
     SMS_ACCOUNT_SID = os.environ.get("SMS_ACCOUNT_SID", "")
     SMS_AUTH_TOKEN = os.environ.get("SMS_AUTH_TOKEN", "")
     SMS_FROM_NUMBER = os.environ.get("SMS_FROM_NUMBER", "")
+    SMS_TIMEOUT_SECONDS = _int("SMS_TIMEOUT_SECONDS", 10)
+    SMS_MAX_BODY_BYTES = _int("SMS_MAX_BODY_BYTES", 64 * 1024)
 
     VPIC_BASE_URL = os.environ.get("VPIC_BASE_URL", "https://vpic.nhtsa.dot.gov/api")
     VPIC_TIMEOUT_SECONDS = float(os.environ.get("VPIC_TIMEOUT_SECONDS", "3"))

@@ -263,6 +263,20 @@ SCHEMAS = {
                     },
                 },
             },
+            "cadence": {
+                "type": "object",
+                "nullable": True,
+                "description": "The follow-up plan the lead is on (null: none)",
+                "properties": {
+                    "plan": {"type": "string", "nullable": True},
+                    "state": {
+                        "type": "string",
+                        "enum": ["active", "paused", "stopped", "finished"],
+                    },
+                    "reason": {"type": "string"},
+                    "next_touch_at": _NULLABLE_DATETIME,
+                },
+            },
         },
     },
     "LeadList": {

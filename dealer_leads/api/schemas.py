@@ -50,8 +50,20 @@ def event_to_dict(event: LeadEvent) -> dict:
     return {"kind": event.kind, "at": isoformat(event.at), "summary": event.summary}
 
 
-def lead_to_dict(lead: Lead) -> dict:
-    """The normalised lead, its sources and its whole timeline (oldest first)."""
+def cadence_to_dict(summary: dict | None) -> dict | None:
+    """The follow-up plan's state: plan key, active/paused/stopped/finished with the reason."""
+    if summary is None:
+        return None
+    return {
+        "plan": summary["plan"],
+        "state": summary["state"],
+        "reason": summary["reason"],
+        "next_touch_at": isoformat(summary["next_touch_at"]),
+    }
+
+
+def lead_to_dict(lead: Lead, cadence: dict | None = None) -> dict:
+    """The normalised lead, its sources, its whole timeline (oldest first) and its plan."""
     events = sorted(lead.events, key=lambda event: (event.at, event.id or 0))
     sources = sorted(lead.sources, key=lambda source: (source.received_at, source.id or 0))
     return {
@@ -71,4 +83,5 @@ def lead_to_dict(lead: Lead) -> dict:
         "warnings": list(lead.warnings or []),
         "merged_into_id": lead.merged_into_id,
         "timeline": [event_to_dict(event) for event in events],
+        "cadence": cadence_to_dict(cadence),
     }

@@ -18,6 +18,7 @@ from dealer_leads.api import services
 from dealer_leads.api.auth import require_api_key
 from dealer_leads.api.openapi import openapi_document
 from dealer_leads.api.schemas import lead_to_dict
+from dealer_leads.cadence.services import cadence_summaries
 from dealer_leads.leads.channels import ADF_CONTENT_TYPES
 from dealer_leads.leads.models import LEAD_STATUSES
 from dealer_leads.leads.services import LeadNotFound
@@ -60,7 +61,7 @@ def get_lead(lead_id: int):
         lead = services.get_lead(lead_id)
     except LeadNotFound:
         return error_response(404, "not_found", f"there is no lead #{lead_id}")
-    return jsonify(lead_to_dict(lead))
+    return jsonify(lead_to_dict(lead, cadence_summaries([lead.id]).get(lead.id)))
 
 
 @bp.get("/leads")
@@ -72,8 +73,9 @@ def list_leads():
     except InvalidParameter as error:
         return error_response(400, "invalid_parameter", str(error), {error.name: error.problem})
     found = services.list_leads(filters, page, per_page)
+    plans = cadence_summaries([lead.id for lead in found.items])
     return jsonify(
-        items=[lead_to_dict(lead) for lead in found.items],
+        items=[lead_to_dict(lead, plans.get(lead.id)) for lead in found.items],
         total=found.total,
         next=_page_url(page + 1) if found.has_next else None,
     )

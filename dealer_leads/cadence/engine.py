@@ -19,6 +19,7 @@ from dealer_leads.cadence.models import AUTOMATIC_CHANNELS, LeadCadence, Touch
 from dealer_leads.extensions import db
 from dealer_leads.leads.timeline import record_event
 from dealer_leads.messaging.errors import PermanentSendError, TemporarySendError
+from dealer_leads.messaging.sms import SmsOutcomeUnknown
 
 log = logging.getLogger(__name__)
 RETRY_DELAYS = (
@@ -114,6 +115,9 @@ def perform_touch(touch_id: int, now: datetime, senders: outbound.Senders) -> st
         return "rescheduled"
     except outbound.NotAllowed as refusal:
         return _finish(touch, "skipped", str(refusal), now)
+    except SmsOutcomeUnknown as error:
+        # The provider may have taken the text: a retry could send it twice. A person checks.
+        return _unknown(touch, str(error), now)
     except TemporarySendError as error:
         return _retry_or_fail(touch, str(error), now)
     except PermanentSendError as error:
@@ -157,6 +161,17 @@ def _retry_or_fail(touch: Touch, error: str, now: datetime) -> str:
     touch.outcome = f"attempt {touch.attempts} failed: {error}"[:2000]
     db.session.commit()
     return "retry"
+
+
+def _unknown(touch: Touch, error: str, now: datetime) -> str:
+    record_event(
+        touch.lead,
+        "touch_unknown",
+        f"Check by hand: the {outbound.describe(touch)} may or may not have gone out ({error})",
+        at=now,
+        touch_id=touch.id,
+    )
+    return _finish(touch, "unknown", error, now)
 
 
 def _failed(touch: Touch, error: str, now: datetime) -> str:

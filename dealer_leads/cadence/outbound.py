@@ -19,7 +19,7 @@ from dealer_leads.messaging import consent
 from dealer_leads.messaging.email import build_email, dealership_footer, reply_address, reply_token
 from dealer_leads.messaging.models import MessageTemplate, OutboundMessage
 from dealer_leads.messaging.senders import mail_sender_from_config
-from dealer_leads.messaging.sms import sms_sender_from_config
+from dealer_leads.messaging.sms import sms_sender_from_config, status_callback_url
 from dealer_leads.messaging.template_services import UnknownTemplate, get_template
 from dealer_leads.messaging.templates import build_context, render_template
 from dealer_leads.messaging.unsubscribe import unsubscribe_url
@@ -161,7 +161,7 @@ def _send_email(touch, lead, template, address, now, mail) -> SendResult:
 
 def _send_sms(touch, lead, template, address, now, sms) -> SendResult:
     rendered = render_template(template, _context(lead, address))
-    callback = current_app.config["PUBLIC_BASE_URL"].rstrip("/") + "/api/v1/inbound/sms/status"
+    callback = status_callback_url(current_app.config["PUBLIC_BASE_URL"])
     provider_id = sms.send(address, rendered.text, callback)
     message_id = f"sms-{provider_id}"
     _record(lead, touch, "sms", address, "", rendered.text, message_id, "", provider_id, now)

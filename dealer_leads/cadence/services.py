@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from dealer_leads.admin.services import dealership_zone, get_dealership
 from dealer_leads.auth.models import User
@@ -341,3 +341,30 @@ def get_cadence(lead_id: int) -> tuple[LeadCadence | None, list[Touch]]:
         select(Touch).where(Touch.lead_id == lead_id).order_by(Touch.due_at, Touch.id)
     ).all()
     return cadence, list(touches)
+
+
+def cadence_summaries(lead_ids: list[int]) -> dict[int, dict]:
+    """{lead id: {plan, state, reason, next_touch_at}} for many leads in two queries."""
+    if not lead_ids:
+        return {}
+    rows = db.session.execute(
+        select(LeadCadence.lead_id, FollowUpPlan.key, LeadCadence.state, LeadCadence.reason)
+        .outerjoin(FollowUpPlan, FollowUpPlan.id == LeadCadence.plan_id)
+        .where(LeadCadence.lead_id.in_(lead_ids))
+    ).all()
+    upcoming = dict(
+        db.session.execute(
+            select(Touch.lead_id, func.min(Touch.due_at))
+            .where(Touch.lead_id.in_(lead_ids), Touch.status.in_(("scheduled", "open")))
+            .group_by(Touch.lead_id)
+        ).all()
+    )
+    return {
+        lead_id: {
+            "plan": plan,
+            "state": state,
+            "reason": reason,
+            "next_touch_at": upcoming.get(lead_id),
+        }
+        for lead_id, plan, state, reason in rows
+    }

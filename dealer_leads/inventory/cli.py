@@ -67,7 +67,9 @@ def import_command(
         record = imports.preview_import(_read(file), file.name, _mapping(pairs))
         _echo_mapping(record.mapping)
         if dry_run:
-            click.echo(f"Preview #{record.id}: {record.rows_total} rows, {record.rows_failed} failed.")
+            click.echo(
+                f"Preview #{record.id}: {record.rows_total} rows, {record.rows_failed} failed."
+            )
             _echo_errors(record.errors)
             return
         record = imports.apply_import(

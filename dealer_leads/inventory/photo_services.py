@@ -41,6 +41,7 @@ from dealer_leads.inventory.photos import (
     make_derivatives,
     safe_filename,
 )
+from dealer_leads.inventory.services import get_vehicle
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +54,6 @@ DEFAULT_CLAIM_TIMEOUT_SECONDS = 15 * 60
 
 class PhotoNotFound(LookupError):
     """No such photo (or not on that vehicle)."""
-
-
-class VehicleNotFound(LookupError):
-    """No such vehicle."""
 
 
 class InvalidOrder(ValueError):
@@ -195,7 +192,10 @@ def _check_and_store(
 
 
 def _add_rows(
-    vehicle_id: int, stored: list[tuple[int, str, PhotoInfo]], user_id: int | None, result
+    vehicle_id: int,
+    stored: list[tuple[int, str, PhotoInfo]],
+    user_id: int | None,
+    result: UploadResult,
 ) -> None:
     """A pending row per new photo, after the vehicle's others; a photo it has is a duplicate."""
     seen = _existing_photos(vehicle_id)
@@ -394,13 +394,6 @@ def get_photo(photo_id: int, vehicle_id: int | None = None) -> VehiclePhoto:
     return photo
 
 
-def get_vehicle(vehicle_id: int) -> Vehicle:
-    vehicle = db.session.get(Vehicle, vehicle_id)
-    if vehicle is None:
-        raise VehicleNotFound(f"there is no vehicle #{vehicle_id}")
-    return vehicle
-
-
 def list_photos(vehicle_id: int) -> list[VehiclePhoto]:
     """All the vehicle's photos in display order (the hero first), whatever their state."""
     return list(
@@ -563,12 +556,3 @@ def _needed_line(vehicle: Vehicle, real: int, pending: int, today: date, zone) -
         days_in_stock=max((today - stocked).days, 0),
         days_to_photo=max((photographed - stocked).days, 0) if photographed else None,
     )
-
-
-def get_vehicle_by_vin(vin: str) -> Vehicle:
-    """The vehicle with this VIN (any case, spaces ignored), or VehicleNotFound."""
-    wanted = "".join(vin.split()).upper()
-    vehicle = db.session.scalar(select(Vehicle).where(Vehicle.vin == wanted))
-    if vehicle is None:
-        raise VehicleNotFound(f"there is no vehicle with VIN {wanted}")
-    return vehicle

@@ -26,9 +26,10 @@ from dealer_leads import error_response
 from dealer_leads.admin.services import dealership_zone
 from dealer_leads.auth.services import role_required
 from dealer_leads.database import now_utc
-from dealer_leads.extensions import csrf
+from dealer_leads.extensions import csrf, db
 from dealer_leads.inventory import photo_services as services
 from dealer_leads.inventory.photos import CACHE_CONTROL
+from dealer_leads.inventory.services import VehicleNotFound, get_vehicle
 
 bp = Blueprint("photos", __name__)
 
@@ -61,7 +62,8 @@ def manage(vehicle_id: int):
 @role_required(*MANAGERS)
 def upload(vehicle_id: int):
     """Store the originals and answer at once; the worker makes the sizes."""
-    vehicle = _vehicle_or_404(vehicle_id)
+    vehicle_id, user_id = _vehicle_or_404(vehicle_id).id, current_user.id
+    db.session.rollback()  # no transaction (on SQLite, the write lock) while the body arrives
     limit = _limits()["request"]
     request.max_content_length = limit  # photos need more than the app-wide body limit
     try:
@@ -70,13 +72,13 @@ def upload(vehicle_id: int):
     except RequestEntityTooLarge:
         return error_response(413, "payload_too_large", f"the upload is over {_mib(limit)}")
     if not files:
-        return _answer_missing(vehicle.id)
-    result = services.add_photos(vehicle.id, files, current_user.id)
+        return _answer_missing(vehicle_id)
+    result = services.add_photos(vehicle_id, files, user_id)
     if _wants_json():
         status = 422 if result.errors and not (result.stored or result.duplicates) else 200
         return jsonify(services.upload_summary(result)), status
     _flash_result(result)
-    return redirect(url_for("photos.manage", vehicle_id=vehicle.id), 303)
+    return redirect(url_for("photos.manage", vehicle_id=vehicle_id), 303)
 
 
 # The body is parsed only once the view has raised the size limit; CSRFProtect's before_request
@@ -236,8 +238,8 @@ def _thumb(derivatives: dict) -> dict:
 
 def _vehicle_or_404(vehicle_id: int):
     try:
-        return services.get_vehicle(vehicle_id)
-    except services.VehicleNotFound:
+        return get_vehicle(vehicle_id)
+    except VehicleNotFound:
         abort(404, f"There is no vehicle #{vehicle_id}.")
 
 

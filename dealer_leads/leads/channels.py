@@ -19,6 +19,7 @@ from dealer_leads.leads.normalize import (
     normalize_vin,
 )
 
+RERUNNABLE_CHANNELS = ("form", "api", "adf", "manual")  # the ones parse_payload reads
 ADF_CONTENT_TYPES = ("application/xml", "text/xml", "application/x-adf+xml")
 MAX_COMMENTS = 10_000
 

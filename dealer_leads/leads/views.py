@@ -11,7 +11,7 @@ from flask_login import current_user
 from dealer_leads.admin.services import dealership_zone
 from dealer_leads.auth.services import role_required
 from dealer_leads.leads import services
-from dealer_leads.leads.channels import InvalidPayload
+from dealer_leads.leads.channels import RERUNNABLE_CHANNELS, InvalidPayload
 from dealer_leads.leads.forms import (
     AssignForm,
     BulkAssignForm,
@@ -258,6 +258,8 @@ def review_detail(inbound_id: int):
         abort(404, f"There is no payload #{inbound_id}.")
     form = ReprocessForm(raw=inbound.text)
     if form.validate_on_submit():
+        if inbound.channel not in RERUNNABLE_CHANNELS:
+            abort(409, f"A {inbound.channel} message cannot be re-run; set it aside instead.")
         try:
             results = process_inbound(
                 inbound_id, raw=form.raw.data.encode("utf-8"), by=current_user
@@ -271,7 +273,11 @@ def review_detail(inbound_id: int):
         flash(f"Processed: {len(results)} lead(s).", "success")
         return redirect(url_for("leads.detail", lead_id=results[0].lead_id), 303)
     return render_template(
-        "leads/review_detail.html", inbound=inbound, form=form, discard=DiscardForm()
+        "leads/review_detail.html",
+        inbound=inbound,
+        form=form,
+        discard=DiscardForm(),
+        rerunnable=RERUNNABLE_CHANNELS,
     )
 
 

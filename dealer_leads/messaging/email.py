@@ -105,9 +105,9 @@ def build_email(
     message["List-Unsubscribe"] = _list_unsubscribe(unsubscribe_url, unsubscribe_mailto)
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message["X-Auto-Response-Suppress"] = "OOF, AutoReply"
-    message.set_content(_text_with_footer(rendered.text, dealership_footer_text, unsubscribe_url))
+    message.set_content(text_with_footer(rendered.text, dealership_footer_text, unsubscribe_url))
     if rendered.html.strip():
-        html = _html_with_footer(rendered.html, dealership_footer_html, unsubscribe_url)
+        html = html_with_footer(rendered.html, dealership_footer_html, unsubscribe_url)
         message.add_alternative(html, subtype="html")
     return message
 
@@ -126,12 +126,14 @@ def _list_unsubscribe(url: str, mailto: str | None) -> str:
     return ", ".join(links)
 
 
-def _text_with_footer(text: str, footer: str, unsubscribe_url: str) -> str:
+def text_with_footer(text: str, footer: str, unsubscribe_url: str) -> str:
+    """The plain-text part as sent: the body, then the footer and the unsubscribe link."""
     # "-- " is the signature delimiter: mail clients grey the footer and leave it out of quotes.
     return f"{text.rstrip()}\n\n-- \n{footer}\nUnsubscribe: {unsubscribe_url}\n"
 
 
-def _html_with_footer(html: str, footer_html: str, unsubscribe_url: str) -> str:
+def html_with_footer(html: str, footer_html: str, unsubscribe_url: str) -> str:
+    """The HTML part as sent: a whole document, the footer at the end of its body."""
     footer = (
         '<p style="margin-top:32px;font-size:12px;color:#777">'
         f'{footer_html}<br>\n<a href="{escape(unsubscribe_url)}" style="color:#777">'

@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from dealer_leads.admin.services import get_dealership
 from dealer_leads.auth.services import role_required
+from dealer_leads.messaging.email import dealership_footer, html_with_footer, text_with_footer
 from dealer_leads.messaging.forms import TemplateForm
 from dealer_leads.messaging.template_services import (
     InvalidTemplate,
@@ -16,7 +17,12 @@ from dealer_leads.messaging.template_services import (
     preview_template,
     save_template,
 )
-from dealer_leads.messaging.templates import ALLOWED_VARIABLES, template_warnings
+from dealer_leads.messaging.templates import (
+    ALLOWED_VARIABLES,
+    SAMPLE_CONTEXT,
+    Rendered,
+    template_warnings,
+)
 
 bp = Blueprint("templates_admin", __name__, url_prefix="/templates")
 
@@ -34,11 +40,20 @@ def _values(form: TemplateForm) -> dict[str, str]:
 
 
 def _preview(channel: str, values: dict[str, str]):
-    """(rendered, problems): a preview when the template passes its checks."""
+    """(rendered, problems): the message as it would be sent (footer included), when the
+    template passes its checks."""
+    dealership = get_dealership()
     try:
-        return preview_template(channel, values, get_dealership()), []
+        rendered = preview_template(channel, values, dealership)
     except InvalidTemplate as error:
         return None, error.problems
+    if channel != "email":
+        return rendered, []
+    footer_text, footer_html = dealership_footer(dealership)
+    link = SAMPLE_CONTEXT["unsubscribe_url"]
+    html = html_with_footer(rendered.html, footer_html, link) if rendered.html else ""
+    text = text_with_footer(rendered.text, footer_text, link)
+    return Rendered(rendered.subject, text, html), []
 
 
 @bp.route("/<key>", methods=["GET", "POST"])

@@ -216,3 +216,15 @@ def test_permanent_failure_is_not_retried(plans):
     _lead()
     failing = Senders(mail=FakeMail(PermanentSendError("550 no such user")), sms=FakeSms())
     assert run_due_touches(TUESDAY_10AM, failing).outcomes == {"failed": 1}
+
+
+def test_api_shows_the_plan_state(plans, client):
+    from dealer_leads.api.services import create_api_key
+
+    _, key = create_api_key("t", ["leads"])
+    lead = _lead()
+    body = client.get(f"/api/v1/leads/{lead.id}", headers={"Authorization": f"Bearer {key}"}).json
+    assert body["cadence"]["plan"] == "new_vehicle" and body["cadence"]["state"] == "active"
+    assert body["cadence"]["next_touch_at"].startswith("2026-06-02T14:00:00")
+    listed = client.get("/api/v1/leads", headers={"Authorization": f"Bearer {key}"}).json
+    assert listed["items"][0]["cadence"]["state"] == "active"

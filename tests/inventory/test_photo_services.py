@@ -19,6 +19,7 @@ from support import shared_path
 from dealer_leads.extensions import db
 from dealer_leads.inventory import photo_services as services
 from dealer_leads.inventory.models import Vehicle, VehiclePhoto
+from dealer_leads.inventory.services import VehicleNotFound
 
 NOW = datetime(2025, 3, 14, 15, 0, tzinfo=UTC)
 _numbers = count(1)
@@ -221,7 +222,7 @@ def test_the_same_photo_twice_is_stored_once(app, root):
 
 
 def test_no_vehicle_no_upload(app, root):
-    with pytest.raises(services.VehicleNotFound):
+    with pytest.raises(VehicleNotFound):
         services.add_photos(999_999, [("a.jpg", jpeg())], None)
     assert files_under(root) == []
 
@@ -519,3 +520,22 @@ def test_corpus_files_cut_short_or_damaged_are_refused_or_fail_with_a_reason(app
     db.session.refresh(photo)
     assert photo.status == "failed" and "truncated or damaged" in photo.error
     assert files_under(root / "public") == []
+
+
+def test_the_worker_runs_processing_every_few_seconds_under_a_fixed_id(app_factory, tmp_path):
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    from dealer_leads.worker import build_scheduler
+
+    app = app_factory(PHOTOS_DIR=str(tmp_path), WORKER_PHOTOS_SECONDS=3)
+    job = build_scheduler(app).get_job("photos")
+
+    assert isinstance(job.trigger, IntervalTrigger)
+    assert job.trigger.interval == timedelta(seconds=3)
+    with app.app_context():
+        [photo] = services.add_photos(make_vehicle().id, [("a.jpg", jpeg())], None).stored
+        photo_id = photo.id
+        db.session.remove()
+    job.func()  # brings its own app context, as in the worker's thread
+    with app.app_context():
+        assert db.session.get(VehiclePhoto, photo_id).status == "ready"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -399,3 +400,28 @@ def test_role_table(client, login_as, role_index, role):
         url = url.format(vehicle=vehicle.id)
         response = client.open(url, method=method, data={"status": "available"})
         assert response.status_code == expected[role_index], f"{role} {method} {url}"
+
+
+def test_inventory_forms_need_the_csrf_token(app_factory):
+    app = app_factory(WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    with app.app_context():
+        user = create_user("boss@example.com", "supervisor", "Boss", "password123")
+        vehicle = make_vehicle(50)
+        page = client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        signed_in = client.post(
+            "/login", data={"email": user.email, "password": "password123", "csrf_token": token}
+        )
+        assert signed_in.status_code == 302
+        for url, data in (
+            ("/inventory/new", form()),
+            (f"/inventory/{vehicle.id}/status", {"status": "sold"}),
+            ("/inventory/import", {}),
+            ("/inventory/import/1", {"action": "apply"}),
+        ):
+            response = client.post(url, data=data)
+            assert response.status_code == 400, url
+            assert "The form expired" in response.get_data(as_text=True)
+        assert services.get_vehicle(vehicle.id).status == "available"
+        assert db.session.scalar(select(func.count(Vehicle.id))) == 1

@@ -249,3 +249,16 @@ def test_department_queues_count_open_leads(client, login_as):
     assert 'Service <span class="badge">1</span>' in page
     assert 'Sales <span class="badge">1</span>' in page
     assert page.count('name="lead_ids"') == 1
+
+
+def test_a_text_message_in_review_is_set_aside_not_rerun(client, login_as):
+    from dealer_leads.leads.ingest import store_inbound
+
+    login_as("supervisor")
+    text = store_inbound(
+        "sms", b"From=%2B14165550000&Body=hi", status="failed", error="no customer with this number"
+    )
+    page = client.get(f"/leads/review/{text.id}").get_data(as_text=True)
+    assert "cannot be re-run" not in page and "set it aside" in page
+    assert client.post(f"/leads/review/{text.id}", data={"raw": "x"}).status_code == 409
+    assert client.post(f"/leads/review/{text.id}/discard").status_code == 303

@@ -1,0 +1,420 @@
+"""Plans and rules as the supervisor edits them, person tasks, and the missed-steps report.
+
+Editing a plan changes what new leads get: touches already scheduled for leads on the plan keep
+their times and content (they were copied from the steps when the plan started), so an edit
+never moves a call someone has planned their day around. Switch a lead's plan to apply an edit
+to it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
+
+from dealer_leads.admin.services import dealership_zone
+from dealer_leads.auth.models import User
+from dealer_leads.cadence.models import (
+    AUTOMATIC_CHANNELS,
+    OFFSET_FROM,
+    PENDING_TOUCH_STATES,
+    STEP_CHANNELS,
+    FollowUpPlan,
+    PlanRule,
+    PlanStep,
+    Touch,
+)
+from dealer_leads.cadence.services import get_cadence
+from dealer_leads.database import now_utc
+from dealer_leads.extensions import db
+from dealer_leads.leads.models import Lead
+from dealer_leads.leads.normalize import DEPARTMENTS, INTERESTS
+from dealer_leads.messaging.template_services import list_templates
+
+PERSON_CHANNELS = tuple(c for c in STEP_CHANNELS if c not in AUTOMATIC_CHANNELS)
+OPEN_TASK_STATES = ("open", "scheduled", "held")  # what complete_task accepts
+TEMPLATE_CHANNEL = {"auto_email": "email", "email_task": "email", "auto_sms": "sms"}
+MAX_OFFSET_MINUTES = 365 * 24 * 60
+MAX_STEPS = 100
+LATE_AFTER = timedelta(hours=1)
+DONE_SHOWN_FOR = timedelta(days=7)
+SALES_KINDS = ("new", "used")
+SUPERVISING_ROLES = ("supervisor", "admin")
+
+
+class InvalidPlan(ValueError):
+    """A plan or rules table that cannot be saved; `problems` maps a field (`name`,
+    `step-2.template_key`, `rule-1.plan`) to what is wrong with it."""
+
+    def __init__(self, problems: dict[str, str]):
+        super().__init__("; ".join(problems.values()))
+        self.problems = problems
+
+
+class PlanNotFound(LookupError):
+    """No plan has this id."""
+
+
+class TaskNotFound(LookupError):
+    """No such task, or not one the viewer may see."""
+
+
+# --- plans ----------------------------------------------------------------------------------
+
+
+def list_plans() -> list[FollowUpPlan]:
+    """Every plan with its steps, by name."""
+    query = select(FollowUpPlan).options(selectinload(FollowUpPlan.steps))
+    return list(db.session.scalars(query.order_by(FollowUpPlan.name, FollowUpPlan.id)))
+
+
+def get_plan(plan_id: int) -> FollowUpPlan:
+    """One plan with its steps in order."""
+    plan = db.session.get(FollowUpPlan, plan_id)
+    if plan is None:
+        raise PlanNotFound(f"there is no plan #{plan_id}")
+    return plan
+
+
+def _whole_minutes(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    return int(text) if re.fullmatch(r"[+-]?\d{1,9}", text) else None
+
+
+def _check_template(step: dict, channel: str, templates: dict[str, str]) -> str:
+    key = str(step.get("template_key") or "").strip()
+    wanted = TEMPLATE_CHANNEL.get(channel)
+    if not key:
+        return "an automatic step needs a template" if channel in AUTOMATIC_CHANNELS else ""
+    if key not in templates:
+        return f"there is no message template {key!r}"
+    if wanted is None:
+        return f"a {STEP_CHANNELS[channel].lower()} step takes no template"
+    if templates[key] != wanted:
+        kind = "an e-mail" if wanted == "email" else "a text-message"
+        return f"{STEP_CHANNELS[channel].lower()} needs {kind} template, not {key!r}"
+    return ""
+
+
+def _step_problems(step: dict, templates: dict[str, str]) -> dict[str, str]:
+    """What is wrong with one step, by field."""
+    problems = {}
+    channel = str(step.get("channel") or "")
+    if channel not in STEP_CHANNELS:
+        problems["channel"] = "choose a channel"
+    minutes = _whole_minutes(step.get("offset_minutes", 0))
+    if minutes is None:
+        problems["offset_minutes"] = "the offset must be a whole number of minutes"
+    elif abs(minutes) > MAX_OFFSET_MINUTES:
+        problems["offset_minutes"] = "the offset must be within 365 days"
+    if step.get("offset_from", "arrival") not in OFFSET_FROM:
+        problems["offset_from"] = "count from the arrival or from the previous step"
+    title = str(step.get("title") or "").strip()
+    if channel in PERSON_CHANNELS and not title:
+        problems["title"] = "a step for a person needs a title"
+    elif len(title) > 200:
+        problems["title"] = "the title is longer than 200 characters"
+    if channel in STEP_CHANNELS and (problem := _check_template(step, channel, templates)):
+        problems["template_key"] = problem
+    return problems
+
+
+def check_plan(name: str, steps: list[dict]) -> dict[str, str]:
+    """Every reason this plan cannot be saved; step numbers count from 1."""
+    problems = {}
+    if not name.strip():
+        problems["name"] = "The plan needs a name."
+    elif len(name.strip()) > 120:
+        problems["name"] = "The name is longer than 120 characters."
+    if not steps:
+        problems["steps"] = "A plan needs at least one step."
+    elif len(steps) > MAX_STEPS:
+        problems["steps"] = f"A plan has at most {MAX_STEPS} steps."
+    templates = {t.key: t.channel for t in list_templates()}
+    for number, step in enumerate(steps[:MAX_STEPS], start=1):
+        for field, problem in _step_problems(step, templates).items():
+            problems[f"step-{number}.{field}"] = f"Step {number}: {problem}."
+    return problems
+
+
+def _new_key(name: str) -> str:
+    base = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:32] or "plan"
+    base = base if base[0].isalpha() else f"plan_{base}"[:32]
+    taken = set(
+        db.session.scalars(select(FollowUpPlan.key).where(FollowUpPlan.key.like(f"{base}%")))
+    )
+    return next(
+        k for n in range(1, 10_000) if (k := base if n == 1 else f"{base}_{n}") not in taken
+    )
+
+
+def _apply_steps(plan: FollowUpPlan, steps: list[dict]) -> None:
+    """Replace the plan's steps in the given order; a row carrying the id of one of this plan's
+    steps updates it in place, so touches made from it stay linked to it."""
+    existing = {step.id: step for step in plan.steps}
+    ordered = []
+    for position, values in enumerate(steps):
+        step = existing.pop(_whole_minutes(values.get("id") or "") or 0, None) or PlanStep()
+        step.position = position
+        step.offset_minutes = int(_whole_minutes(values.get("offset_minutes", 0)) or 0)
+        step.offset_from = values.get("offset_from") or "arrival"
+        step.channel = values["channel"]
+        step.template_key = str(values.get("template_key") or "").strip()
+        step.title = str(values.get("title") or "").strip()
+        step.business_hours = bool(values.get("business_hours"))
+        ordered.append(step)
+    plan.steps = ordered
+
+
+def save_plan(
+    plan_id: int | None, name: str, description: str, active: bool, steps: list[dict]
+) -> FollowUpPlan:
+    """Create (plan_id None) or replace a plan and its steps, in order; commits.
+
+    Each step: offset_minutes, offset_from, channel, template_key, title, business_hours, and
+    optionally the id of the step it edits. Only leads that start the plan from now on follow
+    the edit; touches already scheduled keep their times. Raises InvalidPlan or PlanNotFound."""
+    plan = get_plan(plan_id) if plan_id is not None else None
+    problems = check_plan(name, steps)
+    if problems:
+        raise InvalidPlan(problems)
+    if plan is None:
+        plan = FollowUpPlan(key=_new_key(name))
+        db.session.add(plan)
+    plan.name, plan.description, plan.active = name.strip(), description.strip(), bool(active)
+    plan.updated_at = now_utc()
+    _apply_steps(plan, steps)
+    try:
+        db.session.commit()
+    except IntegrityError as error:  # the same new plan saved twice at once
+        db.session.rollback()
+        raise InvalidPlan(
+            {"name": "Saved by someone else just now; reload and try again."}
+        ) from error
+    return plan
+
+
+# --- rules ----------------------------------------------------------------------------------
+
+
+def list_rules() -> list[PlanRule]:
+    """The rules in the order they are tried."""
+    query = select(PlanRule).options(joinedload(PlanRule.plan))
+    return list(db.session.scalars(query.order_by(PlanRule.position, PlanRule.id)))
+
+
+def _rule_problems(rule: dict, plans: dict[str, FollowUpPlan]) -> dict[str, str]:
+    problems = {}
+    if rule.get("department") and rule["department"] not in DEPARTMENTS:
+        problems["department"] = f"unknown department {rule['department']!r}"
+    if rule.get("sales_kind") and rule["sales_kind"] not in SALES_KINDS:
+        problems["sales_kind"] = "new or used"
+    if rule.get("interest") and rule["interest"] not in INTERESTS:
+        problems["interest"] = f"unknown interest {rule['interest']!r}"
+    if len(str(rule.get("source") or "").strip()) > 100:
+        problems["source"] = "the source is longer than 100 characters"
+    if rule.get("after_hours") not in (None, True, False):
+        problems["after_hours"] = "any time, after hours or during hours"
+    if rule.get("plan") not in plans:
+        problems["plan"] = "choose a plan"
+    return problems
+
+
+def save_rules(rules: list[dict]) -> list[PlanRule]:
+    """Replace the rules table, in order (the first match wins); commits.
+
+    Each rule: department, sales_kind, source, interest ("" matches any), after_hours (None,
+    True or False) and plan (a plan key). Raises InvalidPlan."""
+    plans = {p.key: p for p in db.session.scalars(select(FollowUpPlan))}
+    problems = {
+        f"rule-{number}.{field}": f"Rule {number}: {problem}."
+        for number, rule in enumerate(rules, start=1)
+        for field, problem in _rule_problems(rule, plans).items()
+    }
+    if problems:
+        raise InvalidPlan(problems)
+    for old in list_rules():
+        db.session.delete(old)
+    made = [
+        PlanRule(
+            position=position,
+            plan=plans[rule["plan"]],
+            department=rule.get("department") or "",
+            sales_kind=rule.get("sales_kind") or "",
+            source=str(rule.get("source") or "").strip(),
+            interest=rule.get("interest") or "",
+            after_hours=rule.get("after_hours"),
+        )
+        for position, rule in enumerate(rules)
+    ]
+    db.session.add_all(made)
+    db.session.commit()
+    return made
+
+
+# --- tasks ----------------------------------------------------------------------------------
+
+
+def _end_of_local_day(now: datetime) -> datetime:
+    zone = dealership_zone()
+    tomorrow = now.astimezone(zone).date() + timedelta(days=1)
+    return datetime.combine(tomorrow, time.min, tzinfo=zone).astimezone(UTC)
+
+
+def _task_conditions(viewer: User, scope: str, advisor_id: int | None) -> list:
+    """Tasks belong to whoever has the lead now (advisors see only their own leads)."""
+    conditions = [Touch.channel.in_(PERSON_CHANNELS), Lead.merged_into_id.is_(None)]
+    if viewer.role not in SUPERVISING_ROLES or scope == "mine":
+        conditions.append(Lead.assigned_to_id == viewer.id)
+    elif advisor_id == 0:
+        conditions.append(Lead.assigned_to_id.is_(None))
+    elif advisor_id:
+        conditions.append(Lead.assigned_to_id == advisor_id)
+    return conditions
+
+
+def list_tasks(
+    viewer: User,
+    *,
+    scope: str = "mine",
+    include_done: bool = False,
+    advisor_id: int | None = None,
+    now: datetime | None = None,
+    limit: int = 500,
+) -> list[Touch]:
+    """Person tasks waiting (due by the end of today, overdue first), then, with include_done,
+    those done in the last 7 days. Advisors get their own whatever `scope` says; supervisors
+    `scope="all"`, optionally one advisor's (advisor_id 0: unassigned leads). One query."""
+    now = now or now_utc()
+    waiting = Touch.status.in_(OPEN_TASK_STATES) & (Touch.due_at < _end_of_local_day(now))
+    wanted = or_(waiting, (Touch.status == "done") & (Touch.finished_at >= now - DONE_SHOWN_FOR))
+    query = (
+        select(Touch)
+        .join(Touch.lead)
+        .where(*_task_conditions(viewer, scope, advisor_id), wanted if include_done else waiting)
+        .options(
+            joinedload(Touch.lead).joinedload(Lead.customer),
+            joinedload(Touch.lead).joinedload(Lead.assigned_to),
+        )
+        .order_by(case((Touch.status == "done", 1), else_=0), Touch.due_at, Touch.id)
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
+
+
+def get_task(viewer: User, touch_id: int) -> Touch:
+    """A person task on a lead the viewer may see (TaskNotFound otherwise)."""
+    touch = db.session.scalar(
+        select(Touch)
+        .join(Touch.lead)
+        .where(Touch.id == touch_id, *_task_conditions(viewer, "all", None))
+    )
+    if touch is None:
+        raise TaskNotFound(f"there is no task #{touch_id} you can see")
+    return touch
+
+
+def count_overdue_tasks(viewer: User, now: datetime | None = None) -> int:
+    """Person tasks past their due time and not done: the advisor's own, or everyone's."""
+    query = (
+        select(func.count(Touch.id))
+        .join(Touch.lead)
+        .where(
+            *_task_conditions(viewer, "all", None),
+            Touch.status.in_(OPEN_TASK_STATES),
+            Touch.due_at < (now or now_utc()),
+        )
+    )
+    return db.session.scalar(query) or 0
+
+
+def get_lead_touch(lead_id: int, touch_id: int) -> Touch | None:
+    """The touch if it belongs to this lead."""
+    touch = db.session.get(Touch, touch_id)
+    return touch if touch is not None and touch.lead_id == lead_id else None
+
+
+# --- missed steps ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MissedRow:
+    """One local day and advisor: person tasks due, still open past due, and done late."""
+
+    day: date
+    advisor: str
+    due: int
+    missed: int
+    late: int
+
+
+def _local_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    zone = dealership_zone()
+    first = datetime.combine(start, time.min, tzinfo=zone)
+    after = datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone)
+    return first.astimezone(UTC), after.astimezone(UTC)
+
+
+def missed_steps(start: date, end: date, *, now: datetime | None = None) -> list[MissedRow]:
+    """Person tasks due from `start` to `end` (local days, inclusive) by day and advisor.
+
+    Missed: still not done after its due time. Late: done more than an hour after it. Skipped
+    and cancelled tasks are not counted. The advisor is the task's assignee, else the lead's."""
+    now, zone = now or now_utc(), dealership_zone()
+    first, after = _local_bounds(start, end)
+    owner = func.coalesce(Touch.assigned_to_id, Lead.assigned_to_id)
+    rows = db.session.execute(
+        select(Touch.due_at, Touch.status, Touch.finished_at, User.name)
+        .join(Lead, Lead.id == Touch.lead_id)
+        .outerjoin(User, User.id == owner)
+        .where(
+            Touch.channel.in_(PERSON_CHANNELS),
+            Touch.due_at >= first,
+            Touch.due_at < after,
+            Touch.status.not_in(("skipped", "cancelled")),
+        )
+    )
+    due, missed, late = Counter(), Counter(), Counter()
+    for due_at, status, finished_at, name in rows:
+        group = (due_at.astimezone(zone).date(), name or "Unassigned")
+        due[group] += 1
+        missed[group] += status in OPEN_TASK_STATES and due_at < now
+        late[group] += (
+            status == "done" and finished_at is not None and (finished_at > due_at + LATE_AFTER)
+        )
+    return [MissedRow(*key, due[key], missed[key], late[key]) for key in sorted(due)]
+
+
+# --- the lead page --------------------------------------------------------------------------
+
+
+def lead_panel_context(lead_id: int) -> dict[str, Any]:
+    """What cadence/_lead_panel.html needs besides `lead`: the lead's plan state, its touches,
+    the next one, the plans it may switch to, and labels for channels and templates."""
+    cadence, touches = get_cadence(lead_id)
+    pending = [t for t in touches if t.status in PENDING_TOUCH_STATES]
+    return {
+        "cadence": cadence,
+        "touches": touches,
+        "next_touch": min(pending, key=lambda t: t.due_at, default=None),
+        "plans": list(
+            db.session.scalars(
+                select(FollowUpPlan)
+                .where(FollowUpPlan.active.is_(True))
+                .order_by(FollowUpPlan.name)
+            )
+        ),
+        "step_channels": STEP_CHANNELS,
+        "template_names": {t.key: t.name for t in list_templates()},
+        "pending_states": PENDING_TOUCH_STATES,
+    }
