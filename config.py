@@ -46,6 +46,7 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
     MAIL_USE_TLS = _bool("MAIL_USE_TLS", True)
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "leads@localhost")
+    MAIL_TIMEOUT = _int("MAIL_TIMEOUT", 20)
     IMAP_HOST = os.environ.get("IMAP_HOST", "")
     IMAP_PORT = _int("IMAP_PORT", 993)
     IMAP_USERNAME = os.environ.get("IMAP_USERNAME", "")

@@ -19,7 +19,7 @@ from dealer_leads.api.auth import require_api_key
 from dealer_leads.api.schemas import isoformat
 from dealer_leads.api.views import JSON_CONTENT_TYPES, _read_body
 from dealer_leads.database import now_utc
-from dealer_leads.inventory import services
+from dealer_leads.inventory import photo_services, services
 from dealer_leads.inventory.models import Vehicle
 from dealer_leads.inventory.vehicle_values import InvalidVehicle
 from dealer_leads.inventory.vpic import decode_vin
@@ -30,11 +30,6 @@ DEFAULT_MAX_BODY_BYTES = 256 * 1024
 _TEXT = ("vin", "stock_number", "make", "model", "trim", "body_style", "condition")
 _TEXT += ("odometer_unit", "exterior_color", "interior_color", "drivetrain", "fuel")
 _TEXT += ("transmission", "status", "description", "decode_state")
-
-
-def photo_urls(vehicle: Vehicle) -> list[dict]:
-    """The vehicle's ready photos, in order, with the URL of every size (the photo service's)."""
-    return []  # one-line change: return photo_services.photo_urls(vehicle)
 
 
 def vehicle_to_dict(vehicle: Vehicle) -> dict[str, Any]:
@@ -54,7 +49,7 @@ def vehicle_to_dict(vehicle: Vehicle) -> dict[str, Any]:
         "sold_at": isoformat(vehicle.sold_at),
         "created_at": isoformat(vehicle.created_at),
         "updated_at": isoformat(vehicle.updated_at),
-        "photos": photo_urls(vehicle),
+        "photos": photo_services.photo_urls(vehicle),  # ready ones, in order, every size
     }
     return body
 

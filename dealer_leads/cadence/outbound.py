@@ -16,7 +16,13 @@ from dealer_leads.extensions import db
 from dealer_leads.inventory.models import Vehicle
 from dealer_leads.leads.models import Lead
 from dealer_leads.messaging import consent
-from dealer_leads.messaging.email import build_email, dealership_footer, reply_address, reply_token
+from dealer_leads.messaging.email import (
+    build_email,
+    dealership_footer,
+    reply_address,
+    reply_token,
+    sender_domain,
+)
 from dealer_leads.messaging.models import MessageTemplate, OutboundMessage
 from dealer_leads.messaging.senders import mail_sender_from_config
 from dealer_leads.messaging.sms import sms_sender_from_config, status_callback_url
@@ -146,7 +152,7 @@ def _send_email(touch, lead, template, address, now, mail) -> SendResult:
         to=address,
         from_addr=sender,
         reply_to=reply_address(sender, token),
-        message_id_domain=sender.rpartition("@")[2] or "localhost",
+        message_id_domain=sender_domain(sender),
         unsubscribe_url=unsubscribe_url(address),
         dealership_footer_text=footer_text,
         dealership_footer_html=footer_html,

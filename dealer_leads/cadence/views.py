@@ -245,6 +245,7 @@ def tasks():
         ),
         advisors=list_advisors() if supervising else [],
         args={key: request.args.get(key, "") for key in ("advisor", "done")},
+        supervising=supervising,
         channels=STEP_CHANNELS,
         now=now_utc(),
     )

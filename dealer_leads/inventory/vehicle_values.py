@@ -110,6 +110,7 @@ def _options(value: Any) -> list[str]:
 
 
 def clean_one(name: str, value: Any) -> Any:
+    """One field's typed value; raises ValueError with the problem (the field is the caller's)."""
     if name in TEXT_LIMITS:
         if not isinstance(value, str | int | float | Decimal | None):
             raise ValueError("must be text")

@@ -100,15 +100,16 @@ def detail(vehicle_id: int):
     )
 
 
-def _render_edit(form: VehicleForm, vehicle: Vehicle | None, status: int = 200, **extra):
-    show_override = extra.pop("needs_override", False) or bool(vehicle and vehicle.vin_override)
-    return render_template(
-        "inventory/edit.html",
-        form=form,
-        vehicle=vehicle,
-        show_override=show_override or form.override_vin.data,
-        **extra,
-    ), status
+def _render_edit(
+    form: VehicleForm, vehicle: Vehicle | None, status: int = 200, *, needs_override: bool = False
+):
+    """The form; the override box shows once a VIN needed it (or was confirmed before)."""
+    confirmed = bool(vehicle and vehicle.vin_override)
+    show_override = needs_override or confirmed or bool(form.override_vin.data)
+    page = render_template(
+        "inventory/edit.html", form=form, vehicle=vehicle, show_override=show_override
+    )
+    return page, status
 
 
 def _save(form: VehicleForm, vehicle: Vehicle | None):

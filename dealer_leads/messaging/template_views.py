@@ -9,6 +9,7 @@ from dealer_leads.admin.services import get_dealership
 from dealer_leads.auth.services import role_required
 from dealer_leads.messaging.email import dealership_footer, html_with_footer, text_with_footer
 from dealer_leads.messaging.forms import TemplateForm
+from dealer_leads.messaging.merge_fields import dealership_values
 from dealer_leads.messaging.template_services import (
     InvalidTemplate,
     UnknownTemplate,
@@ -56,6 +57,28 @@ def _preview(channel: str, values: dict[str, str]):
     return Rendered(rendered.subject, text, html), []
 
 
+def _warnings(channel: str, body_text: str) -> list[str]:
+    warnings = template_warnings(channel, body_text)
+    if channel == "email" and not dealership_values(get_dealership())["address"]:
+        warnings.append(
+            "The dealership's postal address is not set: CASL and CAN-SPAM want it in every "
+            "e-mail's footer. An admin can add it under Settings."
+        )
+    return warnings
+
+
+def _save(key: str, channel: str, values: dict[str, str]):
+    """A redirect to the list once saved, or the problems that stopped the save."""
+    try:
+        save_template(key, values, current_user)
+    except InvalidTemplate as error:
+        return error.problems
+    flash(f"Template “{values['name']}” saved.", "success")
+    for warning in template_warnings(channel, values["body_text"]):
+        flash(warning, "warning")
+    return redirect(url_for("templates_admin.index"), 303)
+
+
 @bp.route("/<key>", methods=["GET", "POST"])
 @role_required(*EDITORS)
 def edit(key: str):
@@ -65,18 +88,11 @@ def edit(key: str):
         abort(404, f"There is no message template {key!r}.")
     form = TemplateForm(obj=template)
     problems: list[str] = []
-    if form.validate_on_submit():
-        values = _values(form)
-        if request.form.get("action") != "preview":
-            try:
-                save_template(key, values, current_user)
-            except InvalidTemplate as error:
-                problems = error.problems
-            else:
-                flash(f"Template “{values['name']}” saved.", "success")
-                for warning in template_warnings(template.channel, values["body_text"]):
-                    flash(warning, "warning")
-                return redirect(url_for("templates_admin.index"), 303)
+    if form.validate_on_submit() and request.form.get("action") != "preview":
+        outcome = _save(key, template.channel, _values(form))
+        if not isinstance(outcome, list):
+            return outcome
+        problems = outcome
     preview, preview_problems = _preview(template.channel, _values(form))
     problems = problems or preview_problems
     status = 422 if form.is_submitted() and (problems or form.errors) else 200
@@ -85,7 +101,7 @@ def edit(key: str):
         template=template,
         form=form,
         problems=problems,
-        warnings=template_warnings(template.channel, form.body_text.data or ""),
+        warnings=_warnings(template.channel, form.body_text.data or ""),
         preview=preview,
         variables=ALLOWED_VARIABLES,
     ), status

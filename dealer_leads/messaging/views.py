@@ -25,11 +25,14 @@ bp = Blueprint("unsubscribe", __name__)
 ONE_CLICK = "One-Click"
 
 
+NOT_VALID = "This unsubscribe link is not valid. Please use the link in the e-mail."
+
+
 def _read(token: str) -> Unsubscribe:
     try:
         return read_unsubscribe_token(token)
     except InvalidUnsubscribeToken:
-        abort(404, "This unsubscribe link is not valid. Please use the link in the e-mail.")
+        abort(404, NOT_VALID)
 
 
 def masked(address: str) -> str:
@@ -51,7 +54,10 @@ def _private(body: str, status: int = 200):
 def confirm(token: str):
     """Show what will be unsubscribed, with a button; nothing changes on GET."""
     wanted = _read(token)
-    done = is_unsubscribed(wanted.address, wanted.channel)
+    try:
+        done = is_unsubscribed(wanted.address, wanted.channel)
+    except (InvalidAddress, InvalidChannel):  # signed by us, yet no longer a usable address
+        abort(404, NOT_VALID)
     page = render_template(
         "messaging/unsubscribe.html",
         address=masked(wanted.address),
@@ -72,7 +78,7 @@ def unsubscribe(token: str):
     try:
         suppress(wanted.address, wanted.channel, source, reason)
     except (InvalidAddress, InvalidChannel):
-        abort(404, "This unsubscribe link is not valid. Please use the link in the e-mail.")
+        abort(404, NOT_VALID)
     page = render_template(
         "messaging/unsubscribed.html", address=masked(wanted.address), channel=wanted.channel
     )

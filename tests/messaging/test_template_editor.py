@@ -51,6 +51,8 @@ def test_edit_page_shows_the_template_and_a_preview(client, login_as):
     assert "A few details on the" in page  # the subject in the form
     assert "Preview" in page and "2025 Honda CR-V EX-L" in page  # rendered with sample values
     assert "srcdoc=" in page and "customer.first_name" in page  # the merge-field list
+    assert "Unsubscribe: https://" in page  # previewed as sent, footer included
+    assert "postal address is not set" in page  # a fresh install has none yet
 
 
 def test_unknown_template_is_404(client, login_as):
