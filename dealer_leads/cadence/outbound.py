@@ -11,6 +11,7 @@ from flask import current_app
 from sqlalchemy import or_, select
 
 from dealer_leads.admin.services import get_dealership
+from dealer_leads.auth.models import User
 from dealer_leads.cadence.models import Touch
 from dealer_leads.extensions import db
 from dealer_leads.inventory.models import Vehicle
@@ -131,6 +132,12 @@ def similar_vehicles(lead: Lead, limit: int = 3) -> list[Vehicle]:
     return [v for v in db.session.scalars(query) if v.id != wanted.vehicle_id][:limit]
 
 
+def _manager() -> User | None:
+    """Who signs the manager's e-mail: the first active supervisor."""
+    query = select(User).where(User.role == "supervisor", User.active.is_(True)).order_by(User.id)
+    return db.session.scalar(query.limit(1))
+
+
 def _context(lead: Lead, address: str) -> dict:
     return build_context(
         lead,
@@ -138,6 +145,7 @@ def _context(lead: Lead, address: str) -> dict:
         dealership=get_dealership(),
         similar_vehicles=similar_vehicles(lead),
         unsubscribe_url=unsubscribe_url(address),
+        manager=_manager(),
     )
 
 
