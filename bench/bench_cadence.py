@@ -29,13 +29,13 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select
 
 from bench.bench_app import PROJECT_ROOT, create_bench_app, postgres_available, temporary_database
 from bench.bench_intake import _free_port, _prepare, _wait_until_up, lead_body
-from bench.cadence_support import HOST, SmtpSink, insert_due_touches, recipient, smtp_sink
+from bench.cadence_support import HOST, SmtpSink, recipient, smtp_sink
 
 BENCHMARKS = ("speed", "throughput", "idle")
 SPEED_MEDIAN, SPEED_P99, THROUGHPUT_RATE, SCALE_RATIO, IDLE_MS = 1.0, 3.0, 200.0, 1.6, 20.0
@@ -166,7 +166,9 @@ def _post_paced(port: int, key: str, count: int, rate: float, tag: str) -> list[
                 connection.close()
             email = json.loads(body)["customer"]["email"].lower()
             with lock:
-                posts.append({"email": email, "sent": sent, "answered": time.time(), "status": status})
+                posts.append(
+                    {"email": email, "sent": sent, "answered": time.time(), "status": status}
+                )
         connection.close()
 
     threads = [threading.Thread(target=client, daemon=True) for _ in range(4)]
@@ -187,7 +189,9 @@ def _direct_smtp(sink: SmtpSink, smtp_port: int, count: int, rate: float) -> lis
     for n in range(count):
         to = recipient("direct", n)
         message = build_email(
-            rendered=Rendered("Your inquiry about the 2026 Toyota RAV4", "Hi Jordan,\n", "<p>Hi</p>"),
+            rendered=Rendered(
+                "Your inquiry about the 2026 Toyota RAV4", "Hi Jordan,\n", "<p>Hi</p>"
+            ),
             to=to,
             from_addr="leads@localhost",
             reply_to="leads+0000000000000000@localhost",
@@ -303,3 +307,170 @@ def _kinds(postgres: bool, results: dict) -> list[str]:
         results["postgresql"] = {"skipped": why_not}
         return ["sqlite"]
     return ["sqlite", "postgresql"]
+
+
+# -- command line -------------------------------------------------------------------------------
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.bench_cadence", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("names", nargs="*", help="speed, throughput and/or idle (default: all)")
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    speed_group = parser.add_argument_group("speed")
+    speed_group.add_argument("--leads", type=int, default=200, help="timed leads (200)")
+    speed_group.add_argument("--rate", type=float, default=5.0, help="leads per second (5)")
+    speed_group.add_argument(
+        "--ticks",
+        default="1",
+        help="worker ticks in seconds, comma-separated (1); a fraction "
+        "runs the same scheduler through a bench-only runner",
+    )
+    speed_group.add_argument("--workers", type=int, default=2, help="gunicorn workers (2)")
+    worker_group = parser.add_argument_group("throughput")
+    worker_group.add_argument("--touches", type=int, default=10_000, help="due e-mails (10000)")
+    worker_group.add_argument("--batch", type=int, default=100, help="touches per tick (100)")
+    worker_group.add_argument(
+        "--no-reusing", action="store_true", help="skip the connection-reusing sender legs"
+    )
+    idle_group = parser.add_argument_group("idle")
+    idle_group.add_argument("--scheduled", type=int, default=100_000, help="(100000)")
+    idle_group.add_argument("--idle-ticks", type=int, default=50, help="timed ticks each (50)")
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.names) - set(BENCHMARKS))
+    if unknown:
+        parser.error(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+    return args
+
+
+def _run(name: str, args: argparse.Namespace) -> dict:
+    postgres = not args.no_postgres
+    if name == "speed":
+        ticks = [float(tick) for tick in args.ticks.split(",")]
+        return speed(
+            leads=args.leads, rate=args.rate, ticks=ticks, workers=args.workers, postgres=postgres
+        )
+    from bench import bench_cadence_worker
+
+    if name == "throughput":
+        return bench_cadence_worker.throughput(
+            touches=args.touches, batch=args.batch, postgres=postgres, reusing=not args.no_reusing
+        )
+    return bench_cadence_worker.idle(
+        scheduled=args.scheduled, ticks=args.idle_ticks, postgres=postgres
+    )
+
+
+def rows(name: str, results: dict) -> list[tuple[str, str, str, str, str]]:
+    """Table rows: (benchmark, measure, baseline, real, result / target)."""
+    table = []
+    for leg, figures in results.items():
+        if not isinstance(figures, dict):
+            continue
+        if "skipped" in figures:
+            table.append((f"{name} {leg}", "skipped", "", "", figures["skipped"][:60]))
+        elif name == "speed":
+            table += _speed_rows(leg, figures)
+        elif name == "throughput":
+            table += _throughput_rows(leg, figures)
+        else:
+            verdict = "met" if figures["met"] else "MISSED"
+            table.append(
+                (
+                    f"idle {leg}",
+                    f"tick ms, median ({figures['scheduled']:,} scheduled vs empty)",
+                    f"{figures['empty_ms']['median']:.2f}",
+                    f"{figures['full_ms']['median']:.2f}",
+                    f"{figures['full_ms']['median']:.2f} ms (<= {IDLE_MS:g}) {verdict}",
+                )
+            )
+    return table
+
+
+def _speed_rows(leg: str, figures: dict) -> list[tuple]:
+    latency, rtt = figures["post_to_smtp_s"], figures["baseline_post_round_trip_s"]
+    direct = figures["baseline_direct_smtp_s"]
+    verdict = "met" if figures["met"] else "MISSED"
+    baseline = f"post {rtt['median']:.3f} + smtp {direct['median']:.3f}"
+    return [
+        (
+            f"speed {leg}",
+            "post -> SMTP receipt, median s",
+            baseline,
+            f"{latency.get('median', float('nan')):.3f}",
+            f"<= {SPEED_MEDIAN:g} s {verdict}",
+        ),
+        (
+            f"speed {leg}",
+            f"p99 s ({figures['delivered']}/{figures['leads']} delivered)",
+            f"post {rtt['p99']:.3f} + smtp {direct['p99']:.3f}",
+            f"{latency.get('p99', float('nan')):.3f}",
+            f"<= {SPEED_P99:g} s {verdict}",
+        ),
+    ]
+
+
+def _throughput_rows(leg: str, figures: dict) -> list[tuple]:
+    if leg == "postgresql scaling":
+        verdict = "met" if figures["ratio"] >= figures["target"] else "MISSED"
+        return [
+            (
+                "throughput postgresql",
+                "2 workers / 1 worker",
+                "1 worker",
+                "2 workers",
+                f"{figures['ratio']:.2f} (>= {figures['target']}) {verdict}",
+            )
+        ]
+    if leg.startswith("baseline"):
+        return [
+            (
+                f"throughput {leg}",
+                "messages/s, no database",
+                "",
+                f"{figures['messages_per_s']:.0f}",
+                f"{figures['child_cpu_ms_per_message']} ms CPU/message",
+            )
+        ]
+    once = "exactly once" if figures["exactly_once"] else "DUPLICATES OR LOSSES"
+    target = ""
+    if figures["database"] == "sqlite" and figures["workers"] == 1:
+        verdict = "met" if figures["touches_per_s"] >= THROUGHPUT_RATE else "MISSED"
+        target = f" (>= {THROUGHPUT_RATE:g}/s) {verdict}"
+    return [
+        (
+            f"throughput {leg}",
+            f"touches/s ({figures['touches']:,})",
+            "",
+            f"{figures['touches_per_s']:.0f}",
+            f"{once}{target}",
+        )
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    from bench.__main__ import RESULTS_DIR, machine, print_table
+
+    args = _arguments(argv)
+    names = [name for name in BENCHMARKS if name in (args.names or BENCHMARKS)]
+    RESULTS_DIR.mkdir(exist_ok=True)
+    report = {"machine": machine(), "settings": vars(args), "results": {}, "seconds": {}}
+    table: list[tuple] = []
+    for name in names:
+        began = time.perf_counter()
+        print(f"== cadence {name} ...", file=sys.stderr, flush=True)
+        report["results"][name] = _run(name, args)
+        report["seconds"][name] = round(time.perf_counter() - began, 1)
+        table += rows(name, report["results"][name])
+    print()
+    print_table(table)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = RESULTS_DIR / f"{stamp}-cadence-{'-'.join(names)}.json"
+    path.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    print(f"\nResults written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -12,7 +12,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from dealer_leads.leads.models import LEAD_STATUSES
-from dealer_leads.leads.services import CALL_OUTCOMES
+from dealer_leads.leads.services import CALL_OUTCOMES, OPT_OUT_CHANNELS
 
 MANUAL_SOURCES = ("Phone", "Walk-in", "Chat", "Referral", "Other")
 
@@ -73,3 +73,7 @@ class ReprocessForm(FlaskForm):
 
 class DiscardForm(FlaskForm):
     pass
+
+
+class OptOutForm(FlaskForm):
+    channel = SelectField("Opt out of", choices=dict(OPT_OUT_CHANNELS))

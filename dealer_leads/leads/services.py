@@ -10,7 +10,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from dealer_leads.auth.models import User
-from dealer_leads.cadence.services import on_status_change, pause_automatic
+from dealer_leads.cadence.services import on_status_change, pause_automatic, stop
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
 from dealer_leads.leads.ingest import IntakeResult, process_inbound, store_inbound
@@ -24,7 +24,7 @@ from dealer_leads.leads.models import (
 )
 from dealer_leads.leads.normalize import normalize_vin
 from dealer_leads.leads.timeline import record_event, set_assignee
-from dealer_leads.messaging.consent import record_implied_consent
+from dealer_leads.messaging.consent import record_implied_consent, withdraw
 
 CALL_OUTCOMES = {
     "reached": "Reached the customer",
@@ -377,3 +377,33 @@ def discard_inbound(viewer: User, inbound_id: int) -> InboundPayload:
     inbound.error = f"{inbound.error}\nDiscarded by {viewer.name}.".strip()
     db.session.commit()
     return inbound
+
+
+OPT_OUT_CHANNELS = {"email": "e-mail", "sms": "texts", "call": "calls", "all": "everything"}
+
+
+def mark_opt_out(viewer: User, lead_id: int, channel: str, now: datetime | None = None) -> Lead:
+    """A person records that the customer asked for no more e-mail, texts, calls or anything."""
+    if channel not in OPT_OUT_CHANNELS:
+        raise InvalidAction(f"unknown channel {channel!r}")
+    now = now or now_utc()
+    lead = _lead_for_update(viewer, lead_id)
+    customer = lead.customer
+    address = customer.email if channel == "email" else customer.phone
+    if channel == "all":
+        address = customer.email or customer.phone
+    if not address:
+        raise InvalidAction("the customer has no address on that channel")
+    withdraw(address, channel, source="staff", reason=f"marked by {viewer.name}", at=now)
+    record_event(
+        lead,
+        "opt_out",
+        f"Opted out of {OPT_OUT_CHANNELS[channel]} (marked by staff)",
+        user=viewer,
+        at=now,
+        channel=channel,
+    )
+    if channel == "all":
+        stop(lead, "opted out of all messages", now, by=viewer)
+    db.session.commit()
+    return lead

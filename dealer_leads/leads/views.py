@@ -19,6 +19,7 @@ from dealer_leads.leads.forms import (
     DiscardForm,
     ManualLeadForm,
     NoteForm,
+    OptOutForm,
     ReprocessForm,
     StatusForm,
 )
@@ -138,6 +139,7 @@ def detail(lead_id: int):
         call=CallForm(),
         note=NoteForm(),
         status_form=StatusForm(status=lead.status),
+        opt_out=OptOutForm(),
     )
 
 
@@ -295,3 +297,16 @@ def discard(inbound_id: int):
     else:
         flash(f"Payload #{inbound_id} set aside; it stays stored.", "success")
     return redirect(url_for("leads.review"), 303)
+
+
+@bp.route("/<int:lead_id>/opt-out", methods=["POST"])
+@role_required(*STAFF)
+def opt_out(lead_id: int):
+    form = OptOutForm()
+    if not form.validate_on_submit():
+        abort(400, _invalid(form))
+    return _act(
+        lead_id,
+        lambda: services.mark_opt_out(current_user, lead_id, form.channel.data),
+        "Opt-out recorded: it applies at once.",
+    )

@@ -262,3 +262,23 @@ def test_a_text_message_in_review_is_set_aside_not_rerun(client, login_as):
     assert "cannot be re-run" not in page and "set it aside" in page
     assert client.post(f"/leads/review/{text.id}", data={"raw": "x"}).status_code == 409
     assert client.post(f"/leads/review/{text.id}/discard").status_code == 303
+
+
+def test_staff_records_an_opt_out_that_applies_at_once(client, login_as):
+    from dealer_leads.messaging.consent import is_suppressed
+
+    login_as("advisor")
+    lead_id = ingest(
+        lead_json(customer={"first_name": "Kim", "email": "kim@example.com", "phone": "4165552671"})
+    ).lead_id
+    db.session.get(Lead, lead_id).assigned_to_id = db.session.scalar(
+        db.select(db.func.max(services.User.id))
+    )
+    db.session.commit()
+    assert client.post(f"/leads/{lead_id}/opt-out", data={"channel": "sms"}).status_code == 303
+    assert is_suppressed("+14165552671", "sms") and not is_suppressed("kim@example.com", "email")
+    assert client.post(f"/leads/{lead_id}/opt-out", data={"channel": "all"}).status_code == 303
+    assert is_suppressed("kim@example.com", "email")
+    kinds = [e.kind for e in db.session.get(Lead, lead_id).events]
+    assert kinds.count("opt_out") == 2
+    assert client.post(f"/leads/{lead_id}/opt-out", data={"channel": "fax"}).status_code == 400

@@ -1,0 +1,283 @@
+"""The cadence worker's throughput (10,000 due e-mails, one or two workers) and its idle tick
+(100,000 touches scheduled, none due). Run through `python -m bench.bench_cadence`."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from datetime import timedelta
+
+from sqlalchemy import func, select, text
+
+from bench.bench_app import PROJECT_ROOT, temporary_database
+from bench.bench_cadence import (
+    IDLE_MS,
+    SCALE_RATIO,
+    THROUGHPUT_RATE,
+    _busy_since,
+    _cpu_busy,
+    _in,
+    _kinds,
+    _mail_env,
+    _summary,
+)
+from bench.cadence_support import SmtpSink, insert_due_touches, smtp_sink
+
+# -- throughput ---------------------------------------------------------------------------------
+
+
+def _children(role: list[str], count: int, env: dict, timeout: float) -> tuple[float, list[dict]]:
+    """Start `count` children, wait until each is ready, start them together, wait for all;
+    returns (wall seconds from the start signal to the last exit, each child's figures)."""
+    command = [sys.executable, "-m", "bench.cadence_support", *role]
+    processes = [
+        subprocess.Popen(
+            command,
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(count)
+    ]
+    try:
+        for process in processes:
+            line = process.stdout.readline()
+            if line.strip() != "ready":
+                raise RuntimeError(f"child did not start: {line}{process.stderr.read()[-3000:]}")
+        began = time.perf_counter()
+        for process in processes:
+            process.stdin.write("go\n")
+            process.stdin.flush()
+        outputs = [process.communicate(timeout=timeout) for process in processes]
+        seconds = time.perf_counter() - began
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait(5)
+    for process, (_out, err) in zip(processes, outputs, strict=True):
+        if process.returncode != 0:
+            raise RuntimeError(f"child failed ({process.returncode}):\n{err[-3000:]}")
+    return seconds, [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
+
+
+def _checks(url: str, sink: SmtpSink) -> dict:
+    """Exactly once: per touch one outbound_messages row, and at the SMTP server each touch's
+    Message-ID (and its recipient) once; nothing received that no touch recorded."""
+    from dealer_leads.cadence.models import Touch
+    from dealer_leads.messaging.models import OutboundMessage
+
+    with _in(url) as db:
+        statuses = dict(
+            db.session.execute(select(Touch.status, func.count()).group_by(Touch.status)).all()
+        )
+        recorded = set(db.session.scalars(select(Touch.message_id).where(Touch.status == "sent")))
+        per_touch = (
+            select(OutboundMessage.touch_id)
+            .group_by(OutboundMessage.touch_id)
+            .having(func.count() > 1)
+        )
+        rows_twice = len(db.session.scalars(per_touch).all())
+        outbound = db.session.scalar(select(func.count(OutboundMessage.id)))
+    received = {m.message_id for m in sink.snapshot()}
+    repeated = sink.repeated()
+    return {
+        "touch_statuses": statuses,
+        "outbound_rows": outbound,
+        "touches_with_two_outbound_rows": rows_twice,
+        "smtp_messages": sink.count(),
+        "smtp_message_ids_twice": len(repeated["message_ids"]),
+        "smtp_recipients_twice": len(repeated["recipients"]),
+        "sent_not_received": len(recorded - received),
+        "received_not_recorded": len(received - recorded),
+    }
+
+
+def _exactly_once(checks: dict, touches: int) -> bool:
+    return (
+        checks["touch_statuses"] == {"sent": touches}
+        and checks["outbound_rows"] == checks["smtp_messages"] == touches
+        and not any(
+            checks[k]
+            for k in (
+                "touches_with_two_outbound_rows",
+                "smtp_message_ids_twice",
+                "smtp_recipients_twice",
+                "sent_not_received",
+                "received_not_recorded",
+            )
+        )
+    )
+
+
+def drain_leg(kind: str, workers: int, touches: int, batch: int, sender: str) -> dict:
+    """A fresh database with `touches` due e-mails, drained by `workers` worker processes."""
+    from dealer_leads.cadence.defaults import ensure_default_plans
+    from dealer_leads.database import now_utc
+
+    with temporary_database(kind) as url, smtp_sink() as (sink, smtp_port):
+        with _in(url):
+            ensure_default_plans()
+            began = time.perf_counter()
+            insert_due_touches(touches, now_utc() - timedelta(minutes=1), tag=f"{kind}{workers}")
+            insert_seconds = time.perf_counter() - began
+        env = _mail_env(url, smtp_port)
+        cpu = _cpu_busy()
+        role = ["drain", "--batch", str(batch), "--sender", sender]
+        seconds, children = _children(role, workers, env, timeout=touches / 5 + 120)
+        busy = _busy_since(cpu)
+        checks = _checks(url, sink)
+    sent = checks["touch_statuses"].get("sent", 0)
+    return {
+        "database": kind,
+        "workers": workers,
+        "sender": sender,
+        "batch": batch,
+        "touches": touches,
+        "insert_seconds": round(insert_seconds, 2),
+        "seconds": round(seconds, 2),
+        "touches_per_s": round(sent / seconds, 1),
+        "machine_cpu_busy": busy,
+        "children": children,
+        "checks": checks,
+        "exactly_once": _exactly_once(checks, touches),
+    }
+
+
+def send_only_leg(count: int, sender: str) -> dict:
+    """Baseline: the sender alone on pre-built messages, in a child process like the worker."""
+    with smtp_sink() as (sink, smtp_port):
+        env = _mail_env("sqlite://", smtp_port)
+        cpu = _cpu_busy()
+        seconds, [child] = _children(
+            ["send-only", "--count", str(count), "--sender", sender], 1, env, 300
+        )
+        received = sink.count()
+    return {
+        "sender": sender,
+        "messages": count,
+        "received": received,
+        "seconds": round(child["seconds"], 2),
+        "messages_per_s": round(count / child["seconds"], 1),
+        "child_cpu_ms_per_message": round(child["cpu_seconds"] / count * 1000, 2),
+        "machine_cpu_busy": _busy_since(cpu),
+    }
+
+
+def throughput(*, touches: int, batch: int, postgres: bool, reusing: bool = True) -> dict:
+    """Baselines (sender alone), SQLite one worker, PostgreSQL one and two workers."""
+    results: dict = {}
+    senders = ["smtp", "reusing"] if reusing else ["smtp"]
+    for sender in senders:
+        print(f"   throughput baseline sender {sender} ...", file=sys.stderr, flush=True)
+        results[f"baseline sender {sender}"] = send_only_leg(min(touches, 2000), sender)
+    for kind in _kinds(postgres, results):
+        legs = [(1, s) for s in senders] + ([(2, "smtp")] if kind == "postgresql" else [])
+        for workers, sender in legs:
+            name = f"{kind} {workers} worker{'s' * (workers > 1)} {sender}"
+            print(f"   throughput {name} ...", file=sys.stderr, flush=True)
+            results[name] = drain_leg(kind, workers, touches, batch, sender)
+    one, two = results.get("postgresql 1 worker smtp"), results.get("postgresql 2 workers smtp")
+    if one and two:
+        results["postgresql scaling"] = {
+            "ratio": round(two["touches_per_s"] / one["touches_per_s"], 3),
+            "target": SCALE_RATIO,
+        }
+    results["target_sqlite_per_s"] = THROUGHPUT_RATE
+    return results
+
+
+# -- idle tick ----------------------------------------------------------------------------------
+
+
+class _NoSenders:
+    """Nothing is due in the idle runs: a send would be a bug."""
+
+    mail = sms = None
+
+
+def _tick_ms(app) -> float:
+    from dealer_leads.cadence.engine import run_due_touches
+    from dealer_leads.database import now_utc
+
+    with app.app_context():
+        began = time.perf_counter()
+        report = run_due_touches(now_utc(), _NoSenders())
+        elapsed = (time.perf_counter() - began) * 1000
+    assert report.claimed == 0 and report.flagged == 0, report
+    return elapsed
+
+
+PLAN_SQL = {
+    "claim": "SELECT id FROM touches WHERE status = 'scheduled' AND due_at <= :now "
+    "ORDER BY due_at, id LIMIT 100",
+    "stale": "SELECT id FROM touches WHERE status = 'claimed' AND claimed_at < :now",
+}
+
+
+def _plans(db, kind: str) -> dict[str, list[str]]:
+    """The query plans of the tick's two selects (written out here as the engine builds them)."""
+    prefix = "EXPLAIN QUERY PLAN " if kind == "sqlite" else "EXPLAIN (ANALYZE, COSTS OFF) "
+    now = "2026-01-01 00:00:00" if kind == "sqlite" else "2026-01-01 00:00:00+00"
+    plans = {}
+    for name, sql in PLAN_SQL.items():
+        rows = db.session.execute(text(prefix + sql), {"now": now}).all()
+        plans[name] = [" ".join(str(c) for c in row) for row in rows]
+    db.session.rollback()
+    return plans
+
+
+def idle_on(kind: str, *, scheduled: int, ticks: int) -> dict:
+    """Empty table vs `scheduled` future touches, alternating ticks on two fresh databases."""
+    from dealer_leads.database import now_utc
+    from dealer_leads.extensions import db
+
+    with temporary_database(kind) as empty_url, temporary_database(kind) as full_url:
+        with _in(full_url):
+            began = time.perf_counter()
+            leads = insert_due_touches(
+                scheduled, now_utc() + timedelta(days=1), tag="idle", per_lead=10
+            )
+            insert_seconds = time.perf_counter() - began
+        from bench.bench_cadence import _app
+
+        apps = {"empty": _app(empty_url), "full": _app(full_url)}
+        times: dict[str, list[float]] = {"empty": [], "full": []}
+        for round_ in range(ticks + 3):
+            for name, app in apps.items():
+                elapsed = _tick_ms(app)
+                if round_ >= 3:  # the first ticks connect and warm caches
+                    times[name].append(elapsed)
+        with apps["full"].app_context():
+            plans = _plans(db, kind)
+        for app in apps.values():
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()
+    full = statistics.median(times["full"])
+    return {
+        "database": kind,
+        "scheduled": scheduled,
+        "leads": leads,
+        "insert_seconds": round(insert_seconds, 1),
+        "empty_ms": _summary(times["empty"], digits=2),
+        "full_ms": _summary(times["full"], digits=2),
+        "ratio": round(full / statistics.median(times["empty"]), 2),
+        "plans": plans,
+        "target_ms": IDLE_MS,
+        "met": full <= IDLE_MS,
+    }
+
+
+def idle(*, scheduled: int, ticks: int, postgres: bool) -> dict:
+    results: dict = {}
+    for kind in _kinds(postgres, results):
+        print(f"   idle {kind} ...", file=sys.stderr, flush=True)
+        results[kind] = idle_on(kind, scheduled=scheduled, ticks=ticks)
+    return results
