@@ -8,7 +8,7 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, text
 
@@ -224,7 +224,8 @@ PLAN_SQL = {
 def _plans(db, kind: str) -> dict[str, list[str]]:
     """The query plans of the tick's two selects (written out here as the engine builds them)."""
     prefix = "EXPLAIN QUERY PLAN " if kind == "sqlite" else "EXPLAIN (ANALYZE, COSTS OFF) "
-    now = "2026-01-01 00:00:00" if kind == "sqlite" else "2026-01-01 00:00:00+00"
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")  # SQLite stores naive UTC
+    now = now if kind == "sqlite" else now + "+00"
     plans = {}
     for name, sql in PLAN_SQL.items():
         rows = db.session.execute(text(prefix + sql), {"now": now}).all()

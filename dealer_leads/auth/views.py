@@ -15,7 +15,7 @@ HOME_BY_ROLE = {
     "supervisor": "leads.queue",
     "admin": "leads.queue",
     "advisor": "leads.queue",
-    "webmaster": "inquiry.embed_code",
+    "webmaster": "inventory.index",
 }
 
 

@@ -84,7 +84,9 @@ def _posted_rows(fields: tuple[str, ...]) -> list[dict]:
     for index, token in enumerate(tokens):
         if token in removed:
             continue
-        row = {name: (values[index] if index < len(values) else "") for name, values in columns.items()}
+        row = {
+            name: (values[index] if index < len(values) else "") for name, values in columns.items()
+        }
         rows.append({"row": token, **row})
     return rows
 
@@ -309,7 +311,9 @@ def _missed_csv(rows: list[plan_services.MissedRow], start: date, end: date) -> 
     writer = csv.writer(out)
     writer.writerow(["day", "advisor", "due", "missed", "late"])
     for row in rows:
-        writer.writerow([row.day.isoformat(), _csv_cell(row.advisor), row.due, row.missed, row.late])
+        writer.writerow(
+            [row.day.isoformat(), _csv_cell(row.advisor), row.due, row.missed, row.late]
+        )
     filename = f"missed-steps-{start.isoformat()}-{end.isoformat()}.csv"
     return Response(
         out.getvalue(),

@@ -68,7 +68,12 @@ def test_every_problem_is_named_by_step_and_field(plans):
         {"offset_minutes": "soon", "channel": "call_task", "title": ""},
         {"offset_minutes": 366 * 24 * 60, "channel": "fax", "offset_from": "lunch"},
         {"offset_minutes": 60, "channel": "auto_email", "template_key": "no_such_template"},
-        {"offset_minutes": 60, "channel": "call_task", "title": "Call", "template_key": "text_intro"},
+        {
+            "offset_minutes": 60,
+            "channel": "call_task",
+            "title": "Call",
+            "template_key": "text_intro",
+        },
         {"offset_minutes": -60, "channel": "auto_email", "template_key": ""},
     ]
     with pytest.raises(InvalidPlan) as caught:

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from builders import ingest, lead_json
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
 from dealer_leads.cadence.defaults import ensure_default_plans
 from dealer_leads.cadence.models import FollowUpPlan, LeadCadence, PlanRule, Touch
@@ -134,7 +135,7 @@ def test_invalid_rows_are_refused_with_the_row_and_the_problem(client, login_as,
     data = _replace(_form(plan), "template_key", 3, "auto_response")  # a text step
     data = _replace(data, "title", 2, "")  # the first call
     data = _replace(data, "offset", 4, "one day")
-    response = client.post(f"/plans/{plan.id}", data=data)
+    response = client.post(f"/plans/{plan.id}", data=MultiDict(data))
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Step 3: automatic text needs a text-message template, not &#39;auto_response&#39;." in (
@@ -157,7 +158,7 @@ def test_a_valid_edit_is_what_the_next_lead_gets(client, login_as, plans):
     data += [("row", "new-1"), ("id", ""), ("offset", "1.5"), ("unit", "hours")]
     data += [("offset_from", "previous"), ("channel", "email_task")]
     data += [("template_key", "day2_email"), ("title", "Write a personal note")]
-    response = client.post(f"/plans/{plan.id}", data=data)
+    response = client.post(f"/plans/{plan.id}", data=MultiDict(data))
     assert response.status_code == 303 and response.headers["Location"].endswith("/plans")
 
     lead_id = ingest(lead_json(), now=TUESDAY_10AM).lead_id
@@ -179,7 +180,7 @@ def test_a_new_plan_from_the_form_and_rows_removed(client, login_as, plans):
     data += [("business_hours", "c"), ("remove", "b")]
     data += [("row", "spare"), ("id", ""), ("offset", ""), ("unit", "minutes")]
     data += [("offset_from", "arrival"), ("channel", ""), ("template_key", ""), ("title", "")]
-    assert client.post("/plans/new", data=data).status_code == 303
+    assert client.post("/plans/new", data=MultiDict(data)).status_code == 303
     plan = _plan("spring_event")
     assert [(s.title, s.offset_minutes, s.business_hours) for s in plan.steps] == [
         ("Call", 0, False),
@@ -199,14 +200,14 @@ def test_rules_page_saves_the_table(client, login_as, plans):
         ("r3", ("", "", "", "", "", "")),  # blank: no rule
     ):
         data += [("row", token), *zip(fields, values, strict=True)]
-    assert client.post("/plans/rules", data=data).status_code == 303
+    assert client.post("/plans/rules", data=MultiDict(data)).status_code == 303
     rules = db.session.scalars(select(PlanRule).order_by(PlanRule.position)).all()
     assert [(r.source, r.sales_kind, r.after_hours, r.plan.key) for r in rules] == [
         ("CarGurus", "", None, "long_term"),
         ("", "used", False, "used_vehicle"),
     ]
     bad = [("row", "x"), *zip(fields, ("bakery", "", "", "", "", "long_term"), strict=True)]
-    response = client.post("/plans/rules", data=bad)
+    response = client.post("/plans/rules", data=MultiDict(bad))
     assert response.status_code == 422
     assert "Rule 1: unknown department &#39;bakery&#39;." in response.get_data(as_text=True)
 
@@ -270,7 +271,9 @@ def test_an_advisor_sees_and_completes_only_their_tasks(client, login_as, make_u
     now = datetime.now(UTC)
     tasks = {}
     for owner, surname in ((advisor, "Mine"), (other, "Theirs")):
-        lead_id = ingest(customer={"first_name": "Cus", "last_name": surname}).lead_id
+        lead_id = ingest(
+            customer={"first_name": "Cus", "last_name": surname, "email": f"{surname}@example.com"}
+        ).lead_id
         db.session.get(Lead, lead_id).assigned_to_id = owner.id
         tasks[surname] = Touch(
             lead_id=lead_id, channel="call_task", title=f"Call {surname}", due_at=now, status="open"
@@ -289,7 +292,11 @@ def test_an_advisor_sees_and_completes_only_their_tasks(client, login_as, make_u
     assert response.status_code == 303 and response.headers["Location"].endswith("/tasks")
     db.session.expire_all()
     done = db.session.get(Touch, tasks["Mine"].id)
-    assert (done.status, done.outcome, done.finished_by_id) == ("done", "Booked Saturday", advisor.id)
+    assert (done.status, done.outcome, done.finished_by_id) == (
+        "done",
+        "Booked Saturday",
+        advisor.id,
+    )
     assert "Nothing to do right now." in client.get("/tasks").get_data(as_text=True)
     assert "Booked Saturday" in client.get("/tasks?done=1").get_data(as_text=True)
 
@@ -357,3 +364,26 @@ def test_missed_steps_page_and_csv(client, login_as, make_user):
 def test_missed_steps_refuses_bad_ranges(client, login_as, query):
     login_as("supervisor")
     assert client.get(f"/tasks/missed?{query}").status_code == 400
+
+
+def test_lead_panel_shows_the_plan_its_steps_and_actions(app, make_user, plans):
+    from flask import render_template
+    from flask_login import login_user
+
+    from dealer_leads.cadence.plan_services import lead_panel_context
+
+    lead = db.session.get(Lead, ingest(lead_json(), now=TUESDAY_10AM).lead_id)
+    sms = [t for t in _touches(lead.id) if t.channel == "auto_sms"][0]
+    sms.status = "skipped"
+    db.session.commit()
+    with app.test_request_context(f"/leads/{lead.id}"):
+        login_user(make_user("supervisor"))
+        html = render_template("cadence/_lead_panel.html", lead=lead, **lead_panel_context(lead.id))
+    assert "<b>New-vehicle lead</b>" in html and ">active</span>" in html
+    assert "Next: <b>Jun 02, 10:00</b> · Automatic e-mail · Auto-response (open hours)" in html
+    assert f"/leads/{lead.id}/cadence/pause" in html and "/cadence/resume" not in html
+    assert '<option value="long_term">Long-term nurture</option>' in html
+    assert f"/touches/{sms.id}/skip" not in html
+    assert html.count("/skip") == len(_touches(lead.id)) - 1
+    assert "Jun 02, 10:05</time>" in html and "(5 min after arrival)" in html
+    assert '<span class="badge">skipped</span>' in html and "overdue" in html
