@@ -72,6 +72,7 @@ class Config:
     # Request limits: bodies over this are refused with 413 before they are read.
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
     MAX_LEAD_BODY_BYTES = _int("MAX_LEAD_BODY_BYTES", 512 * 1024)
+    MAX_VEHICLE_BODY_BYTES = _int("MAX_VEHICLE_BODY_BYTES", 256 * 1024)
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -110,5 +111,7 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     RATELIMIT_ENABLED = False
     WTF_CSRF_ENABLED = False  # tests that check CSRF turn it back on
+    VPIC_BASE_URL = "http://127.0.0.1:9"  # nothing listens: tests never reach the real vPIC
+    VPIC_TIMEOUT_SECONDS = 0.5
     INQUIRY_MIN_FILL_SECONDS = 0
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"

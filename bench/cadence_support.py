@@ -266,7 +266,7 @@ def drain(batch: int, sender: str) -> dict:
     _ready_then_wait(app)
     began, cpu = time.perf_counter(), time.process_time()
     outcomes: Counter = Counter()
-    ticks = 0
+    ticks = largest = 0
     while True:
         with app.app_context():
             senders = _senders(app, sender)
@@ -278,10 +278,12 @@ def drain(batch: int, sender: str) -> dict:
                 getattr(senders.mail, "close", lambda: None)()
         ticks += 1
         outcomes.update(report.outcomes)
+        largest = max(largest, report.claimed)
         if not report.claimed:
             break
     return {
         "ticks": ticks,
+        "largest_claim": largest,  # more than --batch: the LIMIT did not hold
         "outcomes": dict(outcomes),
         "seconds": time.perf_counter() - began,
         "cpu_seconds": time.process_time() - cpu,

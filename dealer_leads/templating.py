@@ -31,6 +31,7 @@ NAVIGATION = {
     "webmaster": [
         ("inventory.index", "Inventory"),
         ("photos.needed", "Photos needed"),
+        ("inventory.import_upload", "DMS import"),
         ("inquiry.embed_code", "Inquiry form"),
         ("api_keys.index", "API keys"),
     ],
@@ -39,6 +40,7 @@ NAVIGATION = {
         ("cadence.tasks", "Tasks"),
         ("leads.review", "Needs review"),
         ("inventory.index", "Inventory"),
+        ("inventory.import_upload", "DMS import"),
         ("cadence.plans", "Plans"),
         ("templates_admin.index", "Templates"),
         ("merge.merges", "Merges"),

@@ -17,7 +17,7 @@ from dealer_leads import error_response
 from dealer_leads.admin.services import dealership_zone
 from dealer_leads.api.auth import require_api_key
 from dealer_leads.api.schemas import isoformat
-from dealer_leads.api.views import JSON_CONTENT_TYPES, _read_body
+from dealer_leads.api.views import JSON_CONTENT_TYPES, read_body
 from dealer_leads.database import now_utc
 from dealer_leads.inventory import photo_services, services
 from dealer_leads.inventory.models import Vehicle
@@ -76,7 +76,7 @@ def save_vehicle():
             415, "unsupported_media_type", "send the body with Content-Type application/json"
         )
     limit = current_app.config.get("MAX_VEHICLE_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)
-    raw = _read_body(limit)
+    raw = read_body(limit)
     if raw is None:
         return error_response(413, "payload_too_large", f"the body is over {limit} bytes")
     try:

@@ -95,7 +95,7 @@ def _intake(channel: str, accepted: tuple[str, ...]):
             f"send the body with Content-Type {' or '.join(accepted)}",
         )
     limit = current_app.config["MAX_LEAD_BODY_BYTES"]
-    raw = _read_body(limit)
+    raw = read_body(limit)
     if raw is None:
         return error_response(413, "payload_too_large", f"the body is over {limit} bytes")
     try:
@@ -118,7 +118,7 @@ def _intake(channel: str, accepted: tuple[str, ...]):
     return _intake_response(answer)
 
 
-def _read_body(limit: int) -> bytes | None:
+def read_body(limit: int) -> bytes | None:
     """The body, or None when it is over `limit`. Never reads more than limit + 1 bytes, so a
     missing or lying Content-Length cannot make us buffer a huge body."""
     if request.content_length is not None and request.content_length > limit:

@@ -65,8 +65,7 @@ _ACCEPTED = {
     "HEIF": ("heic", "image/heic", {"heic", "heif", "hif"}),
 }
 _ACCEPTED_NAMES = "a JPEG, PNG, WebP or HEIC photo"
-# GIF is opened only so that an animated one is refused as animated, not as "a GIF".
-_OPEN_FORMATS = ("JPEG", "PNG", "WEBP", "HEIF", "GIF")
+_OPEN_FORMATS = ("JPEG", "PNG", "WEBP", "HEIF")  # no other parser ever sees an upload
 _HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
 _SIGNATURES = (
     (b"%PDF", "a PDF document"),
@@ -75,7 +74,7 @@ _SIGNATURES = (
     (b"MZ", "a Windows program"),
     (b"\x89PNG", "a damaged PNG image"),
     (b"\xff\xd8\xff", "a damaged JPEG image"),
-    (b"GIF8", "a GIF image"),
+    (b"GIF8", "a GIF image (not accepted)"),
     (b"BM", "a BMP image"),
     (b"II*\x00", "a TIFF image"),
     (b"MM\x00*", "a TIFF image"),
@@ -213,14 +212,12 @@ def _open_checked(data: bytes, max_pixels: int) -> Image.Image:
         raise InvalidPhoto(_not_an_image(data)) from exc
     except _DECODE_ERRORS as exc:
         raise InvalidPhoto(f"the image header is damaged ({exc})") from exc
+    _check_dimensions(img.size, max_pixels)
     if getattr(img, "is_animated", False):
         raise InvalidPhoto(f"animated images are not accepted ({img.n_frames} frames)")
-    if img.format not in _ACCEPTED:
-        raise InvalidPhoto(f"{img.format} images are not accepted; upload {_ACCEPTED_NAMES}")
     # libheif decodes the tiles it finds and leaves missing ones blank, so check the container.
     if img.format == "HEIF" and _ends_inside_a_box(data):
         raise InvalidPhoto("the file is truncated: it ends before its image data does")
-    _check_dimensions(img.size, max_pixels)
     return img
 
 
