@@ -12,7 +12,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from dealer_leads.cadence.jobs import cadence_tick
-from dealer_leads.inventory.photo_services import process_pending_photos
+from dealer_leads.inventory.photo_jobs import process_pending_photos
 from dealer_leads.leads.jobs import purge_idempotency_keys
 
 log = logging.getLogger(__name__)

@@ -4,53 +4,100 @@ from __future__ import annotations
 
 import copy
 
+from dealer_leads.api.openapi_paths import (
+    CHALLENGE,
+    DATETIME,
+    NULLABLE_DATETIME,
+    PATHS,
+    error,
+    ref,
+    text,
+)
 from dealer_leads.auth.models import API_SCOPES
-from dealer_leads.leads.channels import ADF_CONTENT_TYPES, MAX_COMMENTS
+from dealer_leads.cadence.models import CADENCE_STATES
+from dealer_leads.inventory.models import (
+    CONDITIONS,
+    DECODE_STATES,
+    ODOMETER_UNITS,
+    PHOTO_STATES,
+    VEHICLE_STATUSES,
+)
+from dealer_leads.leads.channels import MAX_COMMENTS
 from dealer_leads.leads.models import LEAD_STATUSES
 from dealer_leads.leads.normalize import DEPARTMENTS, INTERESTS
 
-
-def _text(max_length: int, description: str = "") -> dict:
-    schema: dict = {"type": "string", "maxLength": max_length}
-    if description:
-        schema["description"] = description
-    return schema
-
-
-def _ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _error(description: str, headers: dict | None = None) -> dict:
-    response: dict = {
-        "description": description,
-        "content": {"application/json": {"schema": _ref("Error")}},
-    }
-    if headers:
-        response["headers"] = headers
-    return response
-
-
-_CHALLENGE = {
-    "WWW-Authenticate": {"description": "Bearer challenge (RFC 6750)", "schema": {"type": "string"}}
+_MONEY = {"type": "string", "pattern": r"^\d{1,10}(\.\d{1,2})?$", "example": "27995.00"}
+_MONEY_INPUT = {
+    "oneOf": [
+        {"type": "string", "example": "27995.00", "nullable": True},
+        {"type": "number", "minimum": 0, "maximum": 9_999_999_999.99},
+    ],
+    "description": "An amount from 0 to 9,999,999,999.99 with at most two decimals: a string "
+    "like `27995.00` (so no cent is lost; `$` and `,` are ignored) or a number. Null or an empty "
+    "string clears it.",
 }
-_REPLAYED = {
-    "Idempotent-Replayed": {
-        "description": "`true` when this is the stored answer to an earlier request with the "
-        "same Idempotency-Key",
-        "schema": {"type": "string", "enum": ["true"]},
-    }
+_VEHICLE_FIELDS = {  # what POST /vehicles takes and GET /vehicles/{vin} shows
+    "vin": text(17, "17 characters, upper case"),
+    "stock_number": text(30),
+    "year": {"type": "integer", "minimum": 1900, "nullable": True},
+    "make": text(50),
+    "model": text(50),
+    "trim": text(80),
+    "body_style": text(40),
+    "condition": {"type": "string", "enum": list(CONDITIONS)},
+    "odometer": {"type": "integer", "minimum": 0, "nullable": True},
+    "odometer_unit": {"type": "string", "enum": list(ODOMETER_UNITS)},
+    "exterior_color": text(50),
+    "interior_color": text(50),
+    "drivetrain": text(30),
+    "fuel": text(30),
+    "transmission": text(30),
+    "price": {**_MONEY, "nullable": True},
+    "msrp": {**_MONEY, "nullable": True},
+    "status": {
+        "type": "string",
+        "enum": list(VEHICLE_STATUSES),
+        "description": "`sold` stamps sold_at; leaving it clears sold_at",
+    },
+    "in_stock_on": {"type": "string", "format": "date", "nullable": True},
+    "options": {"type": "array", "maxItems": 200, "items": text(200)},
+    "description": text(20_000),
 }
-_DATETIME = {"type": "string", "format": "date-time"}
-_NULLABLE_DATETIME = {**_DATETIME, "nullable": True}
+_VEHICLE_EXTRAS = {  # shown, never taken
+    "id": {"type": "integer"},
+    "days_in_stock": {
+        "type": "integer",
+        "nullable": True,
+        "description": "From in_stock_on to today, or to the day it sold",
+    },
+    "vin_override": {
+        "type": "boolean",
+        "description": "The VIN was confirmed without a check digit",
+    },
+    "decode_state": {
+        "type": "string",
+        "enum": list(DECODE_STATES),
+        "description": "How year/make/model/… were filled: `decoded` (vPIC), `offline` (the VIN "
+        "alone), `pending` (vPIC was down; retried later), empty (not decoded)",
+    },
+    "sold_at": NULLABLE_DATETIME,
+    "created_at": DATETIME,
+    "updated_at": DATETIME,
+    "photos": {
+        "type": "array",
+        "items": ref("VehiclePhoto"),
+        "description": "The ready photos in order, hero first",
+    },
+}
+_FILE_INDEX = {"type": "integer", "minimum": 0, "description": "The file's place in `photos`"}
 
 RESPONSES = {
-    "Unauthorized": _error("No API key, an unknown key or a revoked key", _CHALLENGE),
-    "Forbidden": _error("The key lacks the scope this operation needs", _CHALLENGE),
-    "NotFound": _error("No such resource"),
-    "TooLarge": _error("The body is over the size limit (512 KiB by default)"),
-    "UnsupportedType": _error("The Content-Type is not one this operation accepts"),
-    "BadRequest": _error("A parameter or header is not valid; `fields` names it"),
+    "Unauthorized": error("No API key, an unknown key or a revoked key", CHALLENGE),
+    "Forbidden": error("The key lacks the scope this operation needs", CHALLENGE),
+    "NotFound": error("No such resource"),
+    "TooLarge": error("The body is over the size limit (512 KiB by default, MAX_LEAD_BODY_BYTES)"),
+    "UnsupportedType": error("The Content-Type is not one this operation accepts"),
+    "BadRequest": error("A parameter or header is not valid; `fields` names it"),
 }
 
 SCHEMAS = {
@@ -101,7 +148,7 @@ SCHEMAS = {
         "properties": {
             "results": {
                 "type": "array",
-                "items": _ref("IntakeResult"),
+                "items": ref("IntakeResult"),
                 "description": "One result per prospect",
             }
         },
@@ -113,16 +160,16 @@ SCHEMAS = {
         "numbers are accepted for text fields. An e-mail or phone that cannot "
         "be read is kept as given and listed in the result's warnings.",
         "properties": {
-            "customer": _ref("CustomerInput"),
-            "vehicles": {"type": "array", "maxItems": 20, "items": _ref("VehicleInput")},
-            "comments": _text(MAX_COMMENTS, "The customer's message"),
-            "source": _text(100, "Who sent the lead (e.g. `Cars.com`); defaults to `API`"),
-            "provider_lead_id": _text(
+            "customer": ref("CustomerInput"),
+            "vehicles": {"type": "array", "maxItems": 20, "items": ref("VehicleInput")},
+            "comments": text(MAX_COMMENTS, "The customer's message"),
+            "source": text(100, "Who sent the lead (e.g. `Cars.com`); defaults to `API`"),
+            "provider_lead_id": text(
                 200,
                 "The provider's id for the lead: the same id from "
                 "the same source twice is one lead",
             ),
-            "requested_at": {**_DATETIME, "description": "When the customer asked"},
+            "requested_at": {**DATETIME, "description": "When the customer asked"},
             "department": {
                 "type": "string",
                 "enum": list(DEPARTMENTS),
@@ -133,30 +180,30 @@ SCHEMAS = {
     "CustomerInput": {
         "type": "object",
         "properties": {
-            "first_name": _text(100),
-            "last_name": _text(100),
-            "name": _text(200, "The whole name, split when first/last are not given"),
-            "email": _text(254),
-            "phone": _text(40, "Any format; stored in E.164 when it can be read"),
+            "first_name": text(100),
+            "last_name": text(100),
+            "name": text(200, "The whole name, split when first/last are not given"),
+            "email": text(254),
+            "phone": text(40, "Any format; stored in E.164 when it can be read"),
             "phones": {
                 "type": "array",
                 "maxItems": 5,
                 "items": {
                     "type": "object",
                     "properties": {
-                        "type": _text(20, "voice, cellphone, work, …"),
-                        "number": _text(40),
+                        "type": text(20, "voice, cellphone, work, …"),
+                        "number": text(40),
                     },
                 },
             },
             "address": {
                 "type": "object",
                 "properties": {
-                    "street": _text(200),
-                    "city": _text(100),
-                    "region": _text(50),
-                    "postal_code": _text(20),
-                    "country": _text(60),
+                    "street": text(200),
+                    "city": text(100),
+                    "region": text(50),
+                    "postal_code": text(20),
+                    "country": text(60),
                 },
             },
         },
@@ -167,15 +214,15 @@ SCHEMAS = {
             "interest": {"type": "string", "enum": list(INTERESTS), "default": "buy"},
             "status": {"type": "string", "enum": ["new", "used"]},
             "year": {"type": "integer", "minimum": 1900, "maximum": 2100},
-            "make": _text(50),
-            "model": _text(50),
-            "trim": _text(80),
-            "vin": _text(40, "Spaces and dashes are dropped, letters upper-cased"),
-            "stock": _text(30, "The dealership's stock number"),
+            "make": text(50),
+            "model": text(50),
+            "trim": text(80),
+            "vin": text(40, "Spaces and dashes are dropped, letters upper-cased"),
+            "stock": text(30, "The dealership's stock number"),
             "odometer": {"type": "integer", "minimum": 0, "maximum": 2_000_000},
             "price": {"type": "number", "minimum": 0, "maximum": 9_999_999.99},
-            "color": _text(50),
-            "comments": _text(2000),
+            "color": text(50),
+            "comments": text(2000),
         },
     },
     "Lead": {
@@ -229,7 +276,7 @@ SCHEMAS = {
                     "properties": {
                         "source": {"type": "string"},
                         "provider_lead_id": {"type": "string", "nullable": True},
-                        "received_at": _DATETIME,
+                        "received_at": DATETIME,
                     },
                 },
             },
@@ -242,8 +289,8 @@ SCHEMAS = {
                 "description": "The advisor's e-mail address",
             },
             "comments": {"type": "string"},
-            "received_at": _DATETIME,
-            "first_response_at": _NULLABLE_DATETIME,
+            "received_at": DATETIME,
+            "first_response_at": NULLABLE_DATETIME,
             "extensions": {
                 "type": "object",
                 "additionalProperties": {"type": "string"},
@@ -258,7 +305,7 @@ SCHEMAS = {
                     "type": "object",
                     "properties": {
                         "kind": {"type": "string"},
-                        "at": _DATETIME,
+                        "at": DATETIME,
                         "summary": {"type": "string", "description": "Plain text"},
                     },
                 },
@@ -271,10 +318,10 @@ SCHEMAS = {
                     "plan": {"type": "string", "nullable": True},
                     "state": {
                         "type": "string",
-                        "enum": ["active", "paused", "stopped", "finished"],
+                        "enum": list(CADENCE_STATES),
                     },
                     "reason": {"type": "string"},
-                    "next_touch_at": _NULLABLE_DATETIME,
+                    "next_touch_at": NULLABLE_DATETIME,
                 },
             },
         },
@@ -283,7 +330,7 @@ SCHEMAS = {
         "type": "object",
         "required": ["items", "total", "next"],
         "properties": {
-            "items": {"type": "array", "items": _ref("Lead")},
+            "items": {"type": "array", "items": ref("Lead")},
             "total": {"type": "integer", "description": "Leads matching the filters"},
             "next": {
                 "type": "string",
@@ -293,147 +340,157 @@ SCHEMAS = {
             },
         },
     },
-}
-
-
-def _intake_responses(invalid: str) -> dict:
-    created = {
-        "content": {"application/json": {"schema": _ref("IntakeResponse")}},
-        "headers": _REPLAYED,
-    }
-    return {
-        "201": {"description": "Stored; at least one prospect became a new lead", **created},
-        "200": {
-            "description": "Stored; every prospect was a duplicate of a lead we have",
-            **created,
-        },
-        "400": {"$ref": "#/components/responses/BadRequest"},
-        "401": {"$ref": "#/components/responses/Unauthorized"},
-        "403": {"$ref": "#/components/responses/Forbidden"},
-        "409": _error("The first request with this Idempotency-Key has no answer yet"),
-        "413": {"$ref": "#/components/responses/TooLarge"},
-        "415": {"$ref": "#/components/responses/UnsupportedType"},
-        "422": _error(
-            f"Refused (code `{invalid}`, or `idempotency_key_reused` for a key used "
-            "with another body). The payload is kept for review either way.",
-            _REPLAYED,
-        ),
-    }
-
-
-_IDEMPOTENCY_KEY = {
-    "name": "Idempotency-Key",
-    "in": "header",
-    "required": False,
-    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
-    "description": "Send a unique value per lead; a retry with the same key and body gets the "
-    "first answer again instead of a second lead (keys are kept 7 days by default).",
-}
-
-
-def _query(name: str, schema: dict, description: str) -> dict:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "schema": schema,
-        "description": description,
-    }
-
-
-_LIST_PARAMETERS = [
-    _query("status", {"type": "string", "enum": list(LEAD_STATUSES)}, "Only leads in this state"),
-    _query("source", {"type": "string"}, "Only leads created by this source"),
-    _query("received_from", _DATETIME, "Received at or after (ISO 8601; UTC if no offset)"),
-    _query("received_to", _DATETIME, "Received before (exclusive; UTC if no offset)"),
-    _query("page", {"type": "integer", "minimum": 1, "default": 1}, "Page number"),
-    _query(
-        "per_page",
-        {"type": "integer", "minimum": 1, "maximum": 100, "default": 25},
-        "Leads per page",
-    ),
-]
-
-_ADF_BODY = {
-    "schema": {
-        "type": "string",
-        "description": "An ADF 1.0 XML document; DTDs and entities are refused",
-    }
-}
-
-PATHS = {
-    "/leads": {
-        "post": {
-            "operationId": "createLead",
-            "summary": "Send one lead as JSON",
-            "tags": ["leads"],
-            "parameters": [_IDEMPOTENCY_KEY],
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": _ref("LeadInput")}},
+    # --- inventory ---
+    "VehicleSave": {
+        "type": "object",
+        "required": ["vin"],
+        "additionalProperties": False,
+        "description": "A vehicle's fields (an unknown field is refused). Fields left out stay as "
+        "they are on an update; null or an empty string clears a value (an empty condition, "
+        "status or odometer_unit counts as left out). Numbers are accepted for text fields. "
+        "Empty year/make/model/trim/body_style/drivetrain/fuel/transmission are filled from "
+        "NHTSA vPIC, or from the VIN alone with decode_state `pending` when vPIC is down.",
+        "properties": {
+            **_VEHICLE_FIELDS,
+            "vin": {
+                "type": "string",
+                "description": "17 characters once spaces and dashes are dropped; any case",
             },
-            "responses": _intake_responses("invalid_lead"),
+            "year": {
+                "type": "integer",
+                "minimum": 1900,
+                "nullable": True,
+                "description": "At most two years from now",
+            },
+            "odometer": {"type": "integer", "minimum": 0, "maximum": 3_000_000, "nullable": True},
+            "price": _MONEY_INPUT,
+            "msrp": _MONEY_INPUT,
+            "options": {
+                **_VEHICLE_FIELDS["options"],
+                "description": "Also accepted as one text, split at line breaks or `|`",
+            },
+            "vin_override": {
+                "type": "boolean",
+                "default": False,
+                "description": "Confirms a VIN whose maker uses no check digit",
+            },
         },
-        "get": {
-            "operationId": "listLeads",
-            "summary": "List leads, newest first (merged leads left out)",
-            "tags": ["leads"],
-            "parameters": _LIST_PARAMETERS,
-            "responses": {
-                "200": {
-                    "description": "A page of leads",
-                    "content": {"application/json": {"schema": _ref("LeadList")}},
+    },
+    "Vehicle": {
+        "type": "object",
+        "required": [*_VEHICLE_FIELDS, *_VEHICLE_EXTRAS],
+        "properties": {**_VEHICLE_FIELDS, **_VEHICLE_EXTRAS},
+    },
+    "VehiclePhoto": {
+        "type": "object",
+        "required": ["id", "position", "placeholder", "sizes"],
+        "properties": {
+            "id": {"type": "integer"},
+            "position": {"type": "integer", "minimum": 0, "description": "0 is the hero photo"},
+            "placeholder": {
+                "type": "boolean",
+                "description": "A stand-in (e.g. a stock image), not a photo of this vehicle",
+            },
+            "sizes": {
+                "type": "object",
+                "description": "By size (`thumb`, `medium`, `large`, `listing`; a small photo "
+                "has fewer)",
+                "additionalProperties": {
+                    "type": "object",
+                    "required": ["width", "height"],
+                    "properties": {
+                        "width": {"type": "integer"},
+                        "height": {"type": "integer"},
+                        "jpeg": {"type": "string", "format": "uri"},
+                        "webp": {"type": "string", "format": "uri"},
+                    },
                 },
-                "400": {"$ref": "#/components/responses/BadRequest"},
-                "401": {"$ref": "#/components/responses/Unauthorized"},
-                "403": {"$ref": "#/components/responses/Forbidden"},
             },
         },
     },
-    "/leads/adf": {
-        "post": {
-            "operationId": "createAdfLeads",
-            "summary": "Send an ADF/XML document: one result per prospect",
-            "tags": ["leads"],
-            "parameters": [_IDEMPOTENCY_KEY],
-            "requestBody": {
-                "required": True,
-                "content": dict.fromkeys(ADF_CONTENT_TYPES, _ADF_BODY),
-            },
-            "responses": _intake_responses("invalid_adf"),
-        },
-    },
-    "/leads/{lead_id}": {
-        "get": {
-            "operationId": "getLead",
-            "summary": "One lead, normalised, with its whole timeline",
-            "tags": ["leads"],
-            "parameters": [
-                {"name": "lead_id", "in": "path", "required": True, "schema": {"type": "integer"}}
-            ],
-            "responses": {
-                "200": {
-                    "description": "The lead",
-                    "content": {"application/json": {"schema": _ref("Lead")}},
+    "PhotoUpload": {
+        "type": "object",
+        "required": ["vin", "stored", "duplicates", "errors", "warnings"],
+        "properties": {
+            "vin": {"type": "string"},
+            "stored": {
+                "type": "array",
+                "description": "The new photos, queued for processing",
+                "items": {
+                    "type": "object",
+                    "required": ["id", "filename", "status"],
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "filename": {"type": "string"},
+                        "status": {"type": "string", "enum": list(PHOTO_STATES)},
+                    },
                 },
-                "401": {"$ref": "#/components/responses/Unauthorized"},
-                "403": {"$ref": "#/components/responses/Forbidden"},
-                "404": {"$ref": "#/components/responses/NotFound"},
+            },
+            "duplicates": {
+                "type": "array",
+                "description": "Files the vehicle has already: `id` is that photo",
+                "items": {
+                    "type": "object",
+                    "required": ["index", "filename", "id"],
+                    "properties": {
+                        "index": _FILE_INDEX,
+                        "filename": {"type": "string"},
+                        "id": {"type": "integer"},
+                    },
+                },
+            },
+            "errors": {
+                "type": "array",
+                "description": "Files refused, with the reason",
+                "items": ref("FileNote"),
+            },
+            "warnings": {
+                "type": "array",
+                "description": "Stored files worth a look: a misleading extension, a small image",
+                "items": ref("FileNote"),
             },
         },
     },
-    "/openapi.json": {
-        "get": {
-            "operationId": "getOpenApi",
-            "summary": "This document",
-            "tags": ["meta"],
-            "security": [],
-            "responses": {
-                "200": {
-                    "description": "The OpenAPI document",
-                    "content": {"application/json": {"schema": {"type": "object"}}},
-                }
+    "FileNote": {
+        "type": "object",
+        "required": ["index", "filename", "message"],
+        "properties": {
+            "index": _FILE_INDEX,
+            "filename": {"type": "string"},
+            "message": {"type": "string"},
+        },
+    },
+    # --- the SMS provider's webhooks (form fields; others are kept with the raw payload) ---
+    "InboundSms": {
+        "type": "object",
+        "additionalProperties": {"type": "string"},
+        "properties": {
+            "MessageSid": {
+                "type": "string",
+                "description": "The provider's id for the text; a retry repeats it",
             },
+            "From": {"type": "string", "description": "The customer's number, E.164"},
+            "To": {"type": "string", "description": "Our number"},
+            "Body": {"type": "string", "description": "The text"},
+        },
+    },
+    "SmsStatus": {
+        "type": "object",
+        "additionalProperties": {"type": "string"},
+        "properties": {
+            "MessageSid": {
+                "type": "string",
+                "description": "The provider's id of the text we sent",
+            },
+            "MessageStatus": {
+                "type": "string",
+                "description": "queued, sending, sent, delivered, undelivered, failed, read, …",
+            },
+            "ErrorCode": {
+                "type": "string",
+                "description": "Why it was not delivered (e.g. 30003: unreachable)",
+            },
+            "ErrorMessage": {"type": "string"},
         },
     },
 }
@@ -448,15 +505,22 @@ def openapi_document() -> dict:
                 "title": "dealer_leads API",
                 "version": "1.0.0",
                 "description": (
-                    "Lead intake and lead reads for the dealership. Authenticate with an API key "
-                    "(`flask api-keys create NAME --scope leads`) sent as `Authorization: Bearer "
-                    '<key>`. Every error has the shape `{"error": {"code", "message", '
+                    "Lead intake and lead reads, and the vehicle inventory with its photos, for "
+                    "the dealership; also the SMS provider's webhooks. Authenticate with an API "
+                    "key (`flask api-keys create NAME --scope leads --scope inventory`) sent as "
+                    "`Authorization: Bearer <key>`; the webhooks are signed by the provider "
+                    'instead. Every error has the shape `{"error": {"code", "message", '
                     '"fields"}}`. Times are ISO 8601 with an offset, in UTC.'
                 ),
             },
             "servers": [{"url": "/api/v1"}],
             "security": [{"bearerAuth": []}],
-            "tags": [{"name": "leads"}, {"name": "meta"}],
+            "tags": [
+                {"name": "leads"},
+                {"name": "inventory", "description": "Vehicles in stock and their photos"},
+                {"name": "webhooks", "description": "Called by providers, not with an API key"},
+                {"name": "meta"},
+            ],
             "paths": PATHS,
             "components": {
                 "securitySchemes": {
@@ -464,7 +528,8 @@ def openapi_document() -> dict:
                         "type": "http",
                         "scheme": "bearer",
                         "description": f"An API key; scopes: {', '.join(API_SCOPES)}. "
-                        "Lead operations need the `leads` scope.",
+                        "Lead operations need the `leads` scope, vehicle and photo operations "
+                        "the `inventory` scope.",
                     }
                 },
                 "schemas": SCHEMAS,

@@ -82,7 +82,7 @@ def get_plan(plan_id: int) -> FollowUpPlan:
     return plan
 
 
-def _whole_minutes(value: Any) -> int | None:
+def _whole_number(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -112,7 +112,7 @@ def _step_problems(step: dict, templates: dict[str, str]) -> dict[str, str]:
     channel = str(step.get("channel") or "")
     if channel not in STEP_CHANNELS:
         problems["channel"] = "choose a channel"
-    minutes = _whole_minutes(step.get("offset_minutes", 0))
+    minutes = _whole_number(step.get("offset_minutes", 0))
     if minutes is None:
         problems["offset_minutes"] = "the offset must be a whole number of minutes"
     elif abs(minutes) > MAX_OFFSET_MINUTES:
@@ -164,9 +164,9 @@ def _apply_steps(plan: FollowUpPlan, steps: list[dict]) -> None:
     existing = {step.id: step for step in plan.steps}
     ordered = []
     for position, values in enumerate(steps):
-        step = existing.pop(_whole_minutes(values.get("id") or "") or 0, None) or PlanStep()
+        step = existing.pop(_whole_number(values.get("id") or "") or 0, None) or PlanStep()
         step.position = position
-        step.offset_minutes = int(_whole_minutes(values.get("offset_minutes", 0)) or 0)
+        step.offset_minutes = int(_whole_number(values.get("offset_minutes", 0)) or 0)
         step.offset_from = values.get("offset_from") or "arrival"
         step.channel = values["channel"]
         step.template_key = str(values.get("template_key") or "").strip()

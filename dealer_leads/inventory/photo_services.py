@@ -1,4 +1,4 @@
-"""Vehicle photos: store uploads, process them off the request, order them, publish their URLs.
+"""Vehicle photos: store uploads, order them, publish their URLs (photo_jobs processes them).
 
 Files live under PHOTOS_DIR:
 
@@ -22,23 +22,20 @@ import re
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import Text, cast, func, or_, select, update
+from sqlalchemy import Text, cast, func, or_, select
 from werkzeug.datastructures import FileStorage
 
 from dealer_leads.admin.services import dealership_zone
-from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
 from dealer_leads.inventory.models import IN_STOCK_STATUSES, Vehicle, VehiclePhoto
 from dealer_leads.inventory.photos import (
-    Derivative,
     InvalidPhoto,
     PhotoInfo,
     inspect_upload,
-    make_derivatives,
     safe_filename,
 )
 from dealer_leads.inventory.services import get_vehicle
@@ -49,7 +46,6 @@ PUBLIC_PATH = "/photos/"  # where photo_views serves PHOTOS_DIR/public
 PUBLIC_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 DEFAULT_MAX_PHOTO_BYTES = 25 * 1024 * 1024
 DEFAULT_MAX_PHOTOS_PER_UPLOAD = 40
-DEFAULT_CLAIM_TIMEOUT_SECONDS = 15 * 60
 
 
 class PhotoNotFound(LookupError):
@@ -86,16 +82,6 @@ class UploadResult:
     duplicates: list[Duplicate] = field(default_factory=list)
     errors: list[FileNote] = field(default_factory=list)
     warnings: list[FileNote] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Claim:
-    """A photo claimed for processing, as plain values (no session needed during the work)."""
-
-    photo_id: int
-    vehicle_id: int
-    original_path: str
-    sha256: str
 
 
 @dataclass(frozen=True)
@@ -137,7 +123,7 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
         raise
 
 
-def _store_file(path: Path, data: bytes, mode: int = 0o600) -> None:
+def store_file(path: Path, data: bytes, mode: int = 0o600) -> None:
     """Content-addressed: a file already there is complete (renamed into place), so keep it."""
     if not path.exists():
         write_atomic(path, data, mode)
@@ -180,7 +166,7 @@ def _check_and_store(
     """Check one file and write its original; refusals are noted on `result`."""
     try:
         info = _inspect(name, data)
-        _store_file(photos_root() / original_relative_path(info.sha256, info.extension), data)
+        store_file(photos_root() / original_relative_path(info.sha256, info.extension), data)
     except InvalidPhoto as refusal:
         result.errors.append(FileNote(index, name, str(refusal)))
         return None
@@ -281,108 +267,6 @@ def upload_summary(result: UploadResult) -> dict:
     }
 
 
-# --- processing (the worker's job) -------------------------------------------------------------
-
-
-def process_pending_photos(now: datetime | None = None, limit: int = 10) -> int:
-    """Make the derivatives of up to `limit` pending photos; returns how many were handled."""
-    claims = _claim_pending(now or now_utc(), limit)
-    for claim in claims:
-        _process(claim, now)
-    return len(claims)
-
-
-def _claim_pending(now: datetime, limit: int) -> list[Claim]:
-    """Mark photos 'processing' and commit before any heavy work, so no two workers share one.
-
-    PostgreSQL skips rows another worker has locked; SQLite has one writer at a time (BEGIN
-    IMMEDIATE). A claim older than PHOTO_CLAIM_TIMEOUT_SECONDS is from a worker that died:
-    processing is idempotent (same bytes in, same files out), so it is safe to take again.
-    While a photo is 'processing', processed_at holds the time it was claimed.
-    """
-    timeout = current_app.config.get("PHOTO_CLAIM_TIMEOUT_SECONDS", DEFAULT_CLAIM_TIMEOUT_SECONDS)
-    stale = (VehiclePhoto.status == "processing") & (
-        VehiclePhoto.processed_at < now - timedelta(seconds=timeout)
-    )
-    rows = db.session.execute(
-        select(
-            VehiclePhoto.id,
-            VehiclePhoto.vehicle_id,
-            VehiclePhoto.original_path,
-            VehiclePhoto.original_sha256,
-        )
-        .where((VehiclePhoto.status == "pending") | stale)
-        .order_by(VehiclePhoto.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
-    claims = [Claim(*row) for row in rows]
-    if claims:
-        db.session.execute(
-            update(VehiclePhoto)
-            .where(VehiclePhoto.id.in_([claim.photo_id for claim in claims]))
-            .values(status="processing", processed_at=now, error="")
-        )
-    db.session.commit()
-    return claims
-
-
-def _process(claim: Claim, now: datetime | None) -> None:
-    """Make and publish one photo's derivatives; a failure is recorded on the photo."""
-    try:
-        data = (photos_root() / claim.original_path).read_bytes()
-        derivatives = make_derivatives(data)
-        for derivative in derivatives:
-            _publish(derivative.filename, derivative.data)
-    except InvalidPhoto as refusal:
-        _finish(claim, now, status="failed", error=str(refusal))
-        return
-    except FileNotFoundError:
-        _finish(claim, now, status="failed", error="the original file is missing from storage")
-        return
-    except Exception as error:  # a decoder error must fail this photo, not the whole batch
-        log.exception("photo #%s could not be processed", claim.photo_id)
-        message = f"the image could not be processed ({type(error).__name__}: {error})"
-        _finish(claim, now, status="failed", error=message[:500])
-        return
-    _finish(claim, now, status="ready", derivatives=_derivatives_json(derivatives))
-
-
-def _publish(filename: str, data: bytes) -> None:
-    if not PUBLIC_NAME.fullmatch(filename):
-        raise ValueError(f"unsafe derivative file name {filename!r}")
-    _store_file(public_dir() / filename, data, 0o644)
-
-
-def _derivatives_json(derivatives: Iterable[Derivative]) -> dict:
-    return {d.key: {"file": d.filename, "width": d.width, "height": d.height} for d in derivatives}
-
-
-def _finish(
-    claim: Claim, now: datetime | None, status: str, error: str = "", derivatives=None
-) -> None:
-    """Record the outcome, unless the photo was deleted meanwhile (then tidy its files)."""
-    finished = now or now_utc()
-    done = db.session.execute(
-        update(VehiclePhoto)
-        .where(VehiclePhoto.id == claim.photo_id, VehiclePhoto.status == "processing")
-        .values(status=status, error=error, derivatives=derivatives or {}, processed_at=finished)
-    )
-    if done.rowcount and status == "ready":
-        photo = db.session.get(VehiclePhoto, claim.photo_id)
-        _note_first_photo(photo)
-    db.session.commit()
-    if not done.rowcount and derivatives:
-        _remove_unreferenced(_files_of(derivatives), claim.sha256)
-
-
-def _note_first_photo(photo: VehiclePhoto) -> None:
-    """The vehicle's first real photo: when days-to-photo stops counting."""
-    vehicle = photo.vehicle
-    if vehicle.first_photo_at is None and photo.status == "ready" and not photo.is_placeholder:
-        vehicle.first_photo_at = photo.processed_at
-
-
 # --- order, hero, placeholder, delete ----------------------------------------------------------
 
 
@@ -443,20 +327,27 @@ def set_placeholder(photo_id: int, flag: bool) -> VehiclePhoto:
     """Mark a photo as a stock/placeholder image (it does not count as a real photo)."""
     photo = get_photo(photo_id)
     photo.is_placeholder = flag
-    _note_first_photo(photo)
+    note_first_photo(photo)
     db.session.commit()
     return photo
+
+
+def note_first_photo(photo: VehiclePhoto) -> None:
+    """The vehicle's first real photo: when days-to-photo stops counting."""
+    vehicle = photo.vehicle
+    if vehicle.first_photo_at is None and photo.status == "ready" and not photo.is_placeholder:
+        vehicle.first_photo_at = photo.processed_at
 
 
 def delete_photo(photo_id: int) -> None:
     """Remove the photo and its published files (those no other photo uses); keep the original."""
     photo = get_photo(photo_id)
-    files, sha, vehicle_id = _files_of(photo.derivatives), photo.original_sha256, photo.vehicle_id
+    files, sha, vehicle_id = files_of(photo.derivatives), photo.original_sha256, photo.vehicle_id
     db.session.delete(photo)
     db.session.flush()
     _renumber(list_photos(vehicle_id))
     db.session.commit()
-    _remove_unreferenced(files, sha)
+    remove_unreferenced(files, sha)
 
 
 def _renumber(photos: list[VehiclePhoto]) -> None:
@@ -465,11 +356,12 @@ def _renumber(photos: list[VehiclePhoto]) -> None:
             photo.position = position
 
 
-def _files_of(derivatives: dict) -> set[str]:
+def files_of(derivatives: dict) -> set[str]:
+    """The published file names in a photo's derivatives JSON."""
     return {entry["file"] for entry in (derivatives or {}).values() if entry.get("file")}
 
 
-def _remove_unreferenced(files: set[str], sha256: str) -> None:
+def remove_unreferenced(files: set[str], sha256: str) -> None:
     """Delete published files that no photo row uses, nor will (same original in progress)."""
     if not files:
         return
@@ -486,7 +378,7 @@ def _remove_unreferenced(files: set[str], sha256: str) -> None:
             or_(*(as_text.contains(name, autoescape=True) for name in files))
         )
     ):
-        used |= _files_of(derivatives)
+        used |= files_of(derivatives)
     db.session.rollback()  # end the read: hold no lock while touching files
     if in_progress:
         return  # that photo will publish the same files

@@ -12,7 +12,8 @@ from playwright.sync_api import Page, expect
 
 from dealer_leads.extensions import db
 from dealer_leads.inventory.models import Vehicle
-from dealer_leads.inventory.photo_services import list_photos, process_pending_photos
+from dealer_leads.inventory.photo_jobs import process_pending_photos
+from dealer_leads.inventory.photo_services import list_photos
 
 pytestmark = pytest.mark.browser
 

@@ -387,3 +387,25 @@ def test_lead_panel_shows_the_plan_its_steps_and_actions(app, make_user, plans):
     assert html.count("/skip") == len(_touches(lead.id)) - 1
     assert "Jun 02, 10:05</time>" in html and "(5 min after arrival)" in html
     assert '<span class="badge">skipped</span>' in html and "overdue" in html
+
+
+def test_plan_forms_carry_the_csrf_token(app_factory, make_user):
+    import re
+
+    app = app_factory(WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        ensure_default_plans()
+        client = app.test_client()
+        user = make_user("supervisor")
+        page = client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        client.post(
+            "/login", data={"email": user.email, "password": "password123", "csrf_token": token}
+        )
+        plan = _plan("long_term")
+        page = client.get(f"/plans/{plan.id}").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        data = _form(plan)
+        assert client.post(f"/plans/{plan.id}", data=MultiDict(data)).status_code == 400
+        data.append(("csrf_token", token))
+        assert client.post(f"/plans/{plan.id}", data=MultiDict(data)).status_code == 303

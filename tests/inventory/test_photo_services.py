@@ -17,6 +17,7 @@ from PIL import Image
 from support import shared_path
 
 from dealer_leads.extensions import db
+from dealer_leads.inventory import photo_jobs
 from dealer_leads.inventory import photo_services as services
 from dealer_leads.inventory.models import Vehicle, VehiclePhoto
 from dealer_leads.inventory.services import VehicleNotFound
@@ -72,10 +73,10 @@ def png_claiming(width: int, height: int) -> bytes:
     return bytes(data)
 
 
-def animated_gif() -> bytes:
+def animated(kind: str) -> bytes:
     frames = [Image.new("RGB", (64, 64), color) for color in ("red", "green", "blue")]
     buffer = io.BytesIO()
-    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=100)
+    frames[0].save(buffer, kind, save_all=True, append_images=frames[1:], duration=100)
     return buffer.getvalue()
 
 
@@ -150,7 +151,8 @@ BAD_FILES = [
     ("decompression bomb", "bomb.png", png_claiming(60_000, 60_000), "too"),
     ("too many pixels", "huge.png", png_claiming(9_000, 9_000), "megapixels"),
     ("too long a side", "strip.png", png_claiming(25_000, 10), "px a side"),
-    ("animated", "anim.gif", animated_gif(), "animated"),
+    ("animated", "anim.webp", animated("WEBP"), "animated"),
+    ("gif", "anim.gif", animated("GIF"), "GIF image"),
 ]
 
 
@@ -246,7 +248,7 @@ def test_processing_publishes_the_sizes_and_notes_the_first_photo(app, root):
     vehicle = make_vehicle()
     services.add_photos(vehicle.id, [("a.jpg", jpeg(size=(2000, 1500)))], None)
 
-    assert services.process_pending_photos(now=NOW) == 1
+    assert photo_jobs.process_pending_photos(now=NOW) == 1
 
     [photo] = stored_rows()
     assert (photo.status, photo.error, photo.processed_at) == ("ready", "", NOW)
@@ -259,14 +261,14 @@ def test_processing_publishes_the_sizes_and_notes_the_first_photo(app, root):
     published = {entry["file"] for entry in photo.derivatives.values()}
     assert set(files_under(root / "public")) == published
     assert vehicle.first_photo_at == NOW
-    assert services.process_pending_photos(now=NOW) == 0
+    assert photo_jobs.process_pending_photos(now=NOW) == 0
 
 
 def test_a_truncated_photo_fails_with_the_reason(app, root):
     data = jpeg(size=(1200, 900))
     services.add_photos(make_vehicle().id, [("cut.jpg", data[: len(data) // 2])], None)
 
-    services.process_pending_photos(now=NOW)
+    photo_jobs.process_pending_photos(now=NOW)
 
     [photo] = stored_rows()
     assert photo.status == "failed"
@@ -277,7 +279,7 @@ def test_a_truncated_photo_fails_with_the_reason(app, root):
 
 def test_an_unexpected_decoder_error_fails_that_photo_only(app, monkeypatch):
     services.add_photos(make_vehicle().id, [("a.jpg", jpeg((1, 1, 1))), ("b.jpg", jpeg())], None)
-    real = services.make_derivatives
+    real = photo_jobs.make_derivatives
     calls = iter([MemoryError("decoder ran out of memory"), None])
 
     def flaky(data):
@@ -286,8 +288,8 @@ def test_an_unexpected_decoder_error_fails_that_photo_only(app, monkeypatch):
             raise problem
         return real(data)
 
-    monkeypatch.setattr(services, "make_derivatives", flaky)
-    assert services.process_pending_photos(now=NOW) == 2
+    monkeypatch.setattr(photo_jobs, "make_derivatives", flaky)
+    assert photo_jobs.process_pending_photos(now=NOW) == 2
 
     first, second = stored_rows()
     assert first.status == "failed" and "MemoryError" in first.error
@@ -300,8 +302,8 @@ def test_a_photo_being_processed_is_not_taken_again_until_its_claim_is_stale(app
     photo.status, photo.processed_at = "processing", NOW
     db.session.commit()
 
-    assert services.process_pending_photos(now=NOW + timedelta(minutes=1)) == 0
-    assert services.process_pending_photos(now=NOW + timedelta(hours=1)) == 1
+    assert photo_jobs.process_pending_photos(now=NOW + timedelta(minutes=1)) == 0
+    assert photo_jobs.process_pending_photos(now=NOW + timedelta(hours=1)) == 1
     assert stored_rows()[0].status == "ready"
 
 
@@ -312,21 +314,21 @@ def test_concurrent_workers_never_process_a_photo_twice(app, monkeypatch):
     db.session.close()  # the workers need the SQLite write lock
     processed: Counter[str] = Counter()
     lock = threading.Lock()
-    real = services.make_derivatives
+    real = photo_jobs.make_derivatives
 
     def counting(data):
         with lock:
             processed[hashlib.sha256(data).hexdigest()] += 1
         return real(data)
 
-    monkeypatch.setattr(services, "make_derivatives", counting)
+    monkeypatch.setattr(photo_jobs, "make_derivatives", counting)
     start, errors = threading.Barrier(4), []
 
     def worker():
         try:
             with app.app_context():
                 start.wait()
-                while services.process_pending_photos(limit=2):
+                while photo_jobs.process_pending_photos(limit=2):
                     pass
                 db.session.remove()
         except Exception as error:  # reported to the test thread below
@@ -383,7 +385,7 @@ def test_delete_removes_files_no_other_photo_uses_and_keeps_the_original(app, ro
     data = jpeg((5, 5, 5), size=(320, 240))
     [first] = services.add_photos(vehicle.id, [("a.jpg", data)], None).stored
     [shared] = services.add_photos(other.id, [("a.jpg", data)], None).stored
-    services.process_pending_photos(now=NOW)
+    photo_jobs.process_pending_photos(now=NOW)
     first_id, shared_id = first.id, shared.id
     published = set(files_under(root / "public"))
     assert published
@@ -409,7 +411,7 @@ def test_placeholder_photos_do_not_start_the_photo_clock(app):
     [photo] = services.add_photos(vehicle.id, [("stock.jpg", jpeg())], None).stored
     photo_id = photo.id
     services.set_placeholder(photo_id, True)
-    services.process_pending_photos(now=NOW)
+    photo_jobs.process_pending_photos(now=NOW)
     db.session.expire_all()
     assert vehicle.first_photo_at is None
 
@@ -423,7 +425,7 @@ def test_placeholder_photos_do_not_start_the_photo_clock(app):
 def test_photo_urls_lists_ready_photos_in_order_with_absolute_urls(app):
     vehicle = make_vehicle()
     a, b, c = _three(vehicle)
-    services.process_pending_photos(now=NOW)
+    photo_jobs.process_pending_photos(now=NOW)
     services.add_photos(vehicle.id, [("late.jpg", jpeg((9, 9, 9)))], None)  # still pending
     services.set_hero(c)
     services.set_placeholder(b, True)
@@ -452,11 +454,11 @@ def test_photos_needed_lists_short_vehicles_oldest_first(app):
     placeholder_only = make_vehicle(in_stock_on=date(2025, 2, 20))
     for vehicle in (old, done, placeholder_only):
         _three(vehicle)
-    services.process_pending_photos(now=datetime(2025, 2, 3, 15, 0, tzinfo=UTC), limit=100)
+    photo_jobs.process_pending_photos(now=datetime(2025, 2, 3, 15, 0, tzinfo=UTC), limit=100)
     for photo in services.list_photos(placeholder_only.id):
         services.set_placeholder(photo.id, True)
     services.add_photos(done.id, [("more.jpg", jpeg((1, 2, 3)))], None)
-    services.process_pending_photos(now=NOW)
+    photo_jobs.process_pending_photos(now=NOW)
 
     rows = services.list_photos_needed(4, today)
 
@@ -475,7 +477,7 @@ def test_photos_needed_lists_short_vehicles_oldest_first(app):
 def _process_corpus_file(name: str) -> VehiclePhoto:
     data = (shared_path("corpus", "photos") / name).read_bytes()
     [photo] = services.add_photos(make_vehicle().id, [(name, data)], None).stored
-    services.process_pending_photos(now=NOW)
+    photo_jobs.process_pending_photos(now=NOW)
     db.session.refresh(photo)
     return photo
 
@@ -516,7 +518,7 @@ def test_corpus_files_cut_short_or_damaged_are_refused_or_fail_with_a_reason(app
     assert refused.stored == [] and "not a photo" in refused.errors[0].message
 
     [photo] = services.add_photos(vehicle.id, [(name, data[: len(data) // 3])], None).stored
-    services.process_pending_photos(now=NOW)
+    photo_jobs.process_pending_photos(now=NOW)
     db.session.refresh(photo)
     assert photo.status == "failed" and "truncated or damaged" in photo.error
     assert files_under(root / "public") == []

@@ -16,6 +16,7 @@ from werkzeug.test import encode_multipart
 
 from dealer_leads.auth.services import create_user
 from dealer_leads.extensions import db
+from dealer_leads.inventory import photo_jobs
 from dealer_leads.inventory import photo_services as services
 from dealer_leads.inventory.models import Vehicle, VehiclePhoto
 
@@ -241,7 +242,7 @@ def test_status_shows_derivatives_arriving_and_failures(client, login_as, vehicl
 
     before = client.get(url).get_json()
     assert before["busy"] == 2 and [p["thumb"] for p in before["photos"]] == [None, None]
-    services.process_pending_photos()
+    photo_jobs.process_pending_photos()
     after = client.get(url).get_json()
 
     assert after["busy"] == 0
@@ -302,7 +303,7 @@ def test_photos_needed_report(client, login_as):
 @pytest.fixture
 def published(vehicle, root) -> VehiclePhoto:
     [photo] = services.add_photos(vehicle.id, [("a.jpg", jpeg())], None).stored
-    services.process_pending_photos()
+    photo_jobs.process_pending_photos()
     db.session.refresh(photo)
     return photo
 
@@ -354,7 +355,7 @@ def test_served_sizes_of_phone_photos_carry_no_exif(client, login_as, vehicle, n
         assert original.getexif()  # orientation, and GPS for the iPhone photo
     login_as("supervisor")
     upload(client, vehicle.id, [(name, data)], headers=JSON)
-    services.process_pending_photos()
+    photo_jobs.process_pending_photos()
 
     [photo] = photos_of(vehicle.id)
     for key, entry in photo.derivatives.items():
