@@ -26,7 +26,7 @@ from dealer_leads.inventory.photos import (
 )
 
 ORIENTED = [
-    f"orientation-{scene}_{n}.jpg" for scene in ("landscape", "portrait") for n in range(1, 9)
+    f"orientation-{view}_{n}.jpg" for view in ("landscape", "portrait") for n in range(1, 9)
 ]
 CAMERA = [
     "Canon_40D.jpg",
@@ -194,14 +194,14 @@ def test_corpus_photo_is_published_upright_sized_and_clean(name):
     assert_published(make_derivatives(data), (info.width, info.height))
 
 
-@pytest.mark.parametrize("scene", ["landscape", "portrait"])
-def test_every_exif_orientation_comes_out_upright(scene):
+@pytest.mark.parametrize("view", ["landscape", "portrait"])
+def test_every_exif_orientation_comes_out_upright(view):
     """Orientations 1-8 all match the upright reference, and no other rotation or flip does."""
-    reference = by_key(make_derivatives(corpus(f"orientation-{scene}_1.jpg")))
+    reference = by_key(make_derivatives(corpus(f"orientation-{view}_1.jpg")))
     expected = grid(Image.open(io.BytesIO(reference["thumb.jpeg"].data)))
-    upright = (600, 450) if scene == "landscape" else (450, 600)
+    upright = (600, 450) if view == "landscape" else (450, 600)
     for n in range(1, 9):
-        name = f"orientation-{scene}_{n}.jpg"
+        name = f"orientation-{view}_{n}.jpg"
         info = inspect_upload(corpus(name), name)
         assert (info.width, info.height) == upright, name
         thumb = Image.open(io.BytesIO(by_key(make_derivatives(corpus(name)))["thumb.jpeg"].data))
@@ -335,7 +335,7 @@ def test_the_listing_image_is_a_centre_crop_even_of_a_panorama():
     derivatives = by_key(make_derivatives(encode(img, "PNG")))
     listing = Image.open(io.BytesIO(derivatives["listing.webp"].data))
     assert listing.size == LISTING_SIZE
-    red, green, blue = listing.getpixel((512, 384))
+    red, _, blue = listing.getpixel((512, 384))
     assert red > 200 and blue < 60
     assert listing.getpixel((5, 384))[2] > 200  # blue at the edges: cropped, not padded
     large = derivatives["large.jpeg"]
@@ -365,9 +365,12 @@ def test_webp_is_accepted():
     assert_published(make_derivatives(data), (1100, 800))
 
 
-ZIP = io.BytesIO()
-with zipfile.ZipFile(ZIP, "w") as archive:
-    archive.writestr("car.jpg", b"not really")
+def zip_archive() -> bytes:
+    """A real zip file holding a 'car.jpg'."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("car.jpg", b"not really")
+    return buffer.getvalue()
 
 
 @pytest.mark.parametrize(
@@ -376,7 +379,7 @@ with zipfile.ZipFile(ZIP, "w") as archive:
         (b"Hello, this is a text file.\n", "not an image we can read"),
         (b"<!DOCTYPE html><html><body><img src=x onerror=alert(1)>", "a web page"),
         (b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n", "a PDF document"),
-        (ZIP.getvalue(), "a zip archive"),
+        (zip_archive(), "a zip archive"),
         (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>', "an XML or SVG file"),
         (b"MZ\x90\x00" + bytes(60), "a Windows program"),
         (encode(Image.new("RGB", (40, 30)), "BMP"), "a BMP image"),
