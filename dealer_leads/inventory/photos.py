@@ -4,7 +4,8 @@ Policies:
 
 - The bytes decide the type, not the name: a PNG named `.jpg` is accepted (with a warning), a PDF,
   web page or zip archive named `.jpg` is refused. Accepted: JPEG, PNG, WebP and, when pillow-heif
-  is installed, HEIC/HEIF. Animated or multi-image files are refused.
+  is installed, HEIC/HEIF; nothing else (GIF, TIFF, BMP, SVG...) reaches a parser. Animated or
+  multi-image files are refused.
 - Dimensions come from the header and are checked before a pixel is decoded: at most
   `MAX_PIXELS` (50 MP) and `MAX_SIDE` px a side. A file that fails to decode (truncated, damaged)
   is refused; truncated images are never "completed" with grey.
@@ -40,6 +41,7 @@ LISTING_SIZE = (1024, 768)
 MAX_PIXELS = 50_000_000
 MAX_SIDE = 20_000
 CACHE_CONTROL = "public, max-age=31536000, immutable"
+# The sharpest of Pillow's filters; affordable, since a JPEG is decoded near the largest size.
 RESAMPLE = Image.Resampling.LANCZOS
 REDUCING_GAP = 2.0  # Image.reduce() by whole factors while the image stays >= 2x the target
 # WebP method 2: within ~5% of the default method 4's size on the corpus at a third of the time;
@@ -93,8 +95,6 @@ _TRANSPOSE = {  # EXIF orientation -> the operation that makes it upright (as in
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, RuntimeError, struct.error)
 _BOMBS = (Image.DecompressionBombError, Image.DecompressionBombWarning)
 _SIXTEEN_BIT = ("I;16", "I;16L", "I;16B", "I;16N", "I")
-_RESERVED_NAMES = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10))}
-_RESERVED_NAMES |= {f"LPT{i}" for i in range(10)}
 
 
 class InvalidPhoto(ValueError):
@@ -188,8 +188,6 @@ def safe_filename(name: str, extension: str | None = None) -> str:
     if not dot:
         stem, suffix = suffix, ""
     stem = _clean_part(stem)[:100] or "photo"
-    if stem.upper() in _RESERVED_NAMES:
-        stem = f"photo-{stem}"
     suffix = extension or _clean_part(suffix).lower()
     return f"{stem}.{suffix}" if suffix.isalnum() and len(suffix) <= 5 else stem
 

@@ -99,7 +99,7 @@ class Workers:
             CADENCE_BATCH=str(BATCH),
             PHOTOS_DIR=str(folder / "photos"),
         )
-        self.log = open(folder / "worker.log", "a")  # noqa: SIM115 (closed in stop_all)
+        self.log = open(folder / "worker.log", "a")  # noqa: SIM115 (closed by stop_all)
         self.started: list[subprocess.Popen] = []
 
     def start(self) -> subprocess.Popen:
@@ -125,9 +125,9 @@ class Workers:
         return Path(self.log.name).read_text()[-3000:]
 
 
-def _kill_mid_send(workers: Workers, sink: SmtpSink, rng: random.Random) -> None:
-    """Start a worker; SIGKILL it just after the n-th message it hands to the SMTP server
-    (n random, often mid-batch), or after a random pause once it has begun sending."""
+def _kill_mid_send(workers: Workers, sink: SmtpSink, rng: random.Random) -> subprocess.Popen:
+    """Start a worker; once it is sending, SIGKILL it a random moment after the n-th message it
+    hands to the SMTP server (n random: mostly mid-batch, between the send and its record)."""
     before = sink.count()
     nth = rng.randint(1, BATCH + BATCH // 2)  # at most 2 batches a run: 400 of 500 used
     pause = rng.uniform(0, 0.05)
@@ -138,59 +138,69 @@ def _kill_mid_send(workers: Workers, sink: SmtpSink, rng: random.Random) -> None
     time.sleep(pause)
     worker.send_signal(signal.SIGKILL)
     worker.wait(timeout=10)
+    return worker
 
 
-def _claimed_by(worker: subprocess.Popen) -> str:
-    return f"{socket.gethostname()}:{worker.pid}:%"  # jobs.WORKER_ID, then the tick's token
+def _held_by(worker: subprocess.Popen) -> int:
+    """Touches still 'claimed' by this worker (jobs.WORKER_ID, then the tick's token)."""
+    token = f"{socket.gethostname()}:{worker.pid}:%"
+    query = db.select(db.func.count(Touch.id)).where(
+        Touch.status == "claimed", Touch.claimed_by.like(token)
+    )
+    count = db.session.scalar(query)
+    db.session.remove()
+    return count
 
 
-def _finish(workers: Workers, url: str) -> None:
+def _finish(workers: Workers) -> None:
     """One more worker, stopped (SIGTERM) once nothing is due and it holds no claim."""
-    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url)
     worker = workers.start()
 
     def done() -> bool:
-        with app.app_context():
-            left = db.session.scalar(
-                db.select(db.func.count(Touch.id)).where(
-                    (Touch.status == "scheduled")
-                    | ((Touch.status == "claimed") & Touch.claimed_by.like(_claimed_by(worker)))
-                )
-            )
-            db.session.remove()
-        return left == 0 or worker.poll() is not None
+        left = db.session.scalar(
+            db.select(db.func.count(Touch.id)).where(Touch.status == "scheduled")
+        )
+        db.session.remove()
+        return (left == 0 and _held_by(worker) == 0) or worker.poll() is not None
 
     finished = _wait_for(done, 90)
-    with app.app_context():
-        db.engine.dispose()
     assert finished and worker.poll() is None, f"the last worker did not finish:\n{workers.tail()}"
     worker.terminate()
     assert worker.wait(timeout=15) == 0
 
 
+def _crash_and_finish(app, sink: SmtpSink, workers: Workers) -> None:
+    rng = random.Random(SEED)
+    with app.app_context():
+        for _ in range(KILLS):
+            worker = _kill_mid_send(workers, sink, rng)
+            held = _held_by(worker)
+            assert held <= BATCH, f"one worker held {held} claims; CADENCE_BATCH is {BATCH}"
+        _finish(workers)
+
+
 def test_killed_workers_never_send_twice(database, tmp_path):
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database)
-    with app.app_context():
-        ensure_default_plans()
-        insert_due_touches(TOUCHES, now_utc() - timedelta(minutes=1), tag="crash")
-        db.session.remove()
-    rng = random.Random(SEED)
-    with smtp_sink() as (sink, port):
-        workers = Workers(database, port, tmp_path)
-        try:
-            for _ in range(KILLS):
-                _kill_mid_send(workers, sink, rng)
-            _finish(workers, database)
-        finally:
-            workers.stop_all()
-        received = sink.snapshot()
-
-    with app.app_context():
-        flagged = flag_stale_claims(now_utc() + timedelta(minutes=11))
-        touches = db.session.execute(db.select(Touch.status, Touch.message_id)).all()
-        outbound = Counter(db.session.scalars(db.select(OutboundMessage.touch_id)))
-        db.session.remove()
-        db.engine.dispose()
+    try:
+        with app.app_context():
+            ensure_default_plans()
+            insert_due_touches(TOUCHES, now_utc() - timedelta(minutes=1), tag="crash")
+            db.session.remove()
+        with smtp_sink() as (sink, port):
+            workers = Workers(database, port, tmp_path)
+            try:
+                _crash_and_finish(app, sink, workers)
+            finally:
+                workers.stop_all()
+            received = sink.snapshot()
+        with app.app_context():
+            flagged = flag_stale_claims(now_utc() + timedelta(minutes=11))
+            touches = db.session.execute(db.select(Touch.status, Touch.message_id)).all()
+            outbound = Counter(db.session.scalars(db.select(OutboundMessage.touch_id)))
+            db.session.remove()
+    finally:
+        with app.app_context():
+            db.engine.dispose()
 
     statuses = Counter(status for status, _ in touches)
     print(f"touches {dict(statuses)}, flagged {flagged}, SMTP received {len(received)}")

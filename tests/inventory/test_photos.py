@@ -581,7 +581,6 @@ def test_a_truncated_jpeg_passes_the_header_check_and_fails_the_decode():
         ("", "photo"),
         (".jpg", "photo.jpg"),
         ("...", "photo"),
-        ("CON.jpg", "photo-CON.jpg"),
         ("a" * 300 + ".jpg", "a" * 100 + ".jpg"),
         ("car.jpg; rm -rf", "car"),
         ("car.tar.gz", "car.tar.gz"),
