@@ -56,6 +56,7 @@ test-postgres: install
 	fi
 
 bench: install
+	$(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m bench
 
 clean:
