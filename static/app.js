@@ -17,6 +17,9 @@
   }
   tick();
   setInterval(tick, 15000);
+  // On a phone the filters fold away unless some are in use, so the first lead is in view.
+  var folding = document.querySelector("details[data-fold-on-phone]");
+  if (folding && window.matchMedia("(max-width: 720px)").matches) folding.open = false;
   var all = document.querySelector("[data-select-all]");
   if (all) {
     all.addEventListener("change", function () {
