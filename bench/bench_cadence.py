@@ -144,8 +144,12 @@ def _worker_command(tick: float) -> list[str]:
     return [sys.executable, "-m", "bench.cadence_support", "worker", "--tick", str(tick)]
 
 
-def _post_paced(port: int, key: str, count: int, rate: float, tag: str) -> list[dict]:
-    """POST `count` leads, the i-th at start + i/rate (4 client threads); times are wall clock."""
+def _post_paced(
+    port: int, key: str, count: int, rate: float, tag: str, first: int = 0
+) -> list[dict]:
+    """POST `count` leads, the i-th at start + i/rate (4 client threads); times are wall clock.
+    Lead numbers start at `first`: e-mail and phone follow the number, and a repeat would be a
+    duplicate of an open lead (no new plan, no auto-response)."""
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key}"}
     numbers, posts, lock = itertools.count(), [], threading.Lock()
     start = time.time() + 0.2
@@ -153,7 +157,7 @@ def _post_paced(port: int, key: str, count: int, rate: float, tag: str) -> list[
     def client() -> None:
         connection = http.client.HTTPConnection(HOST, port, timeout=30)
         while (n := next(numbers)) < count:
-            body = lead_body(n, tag)
+            body = lead_body(first + n, tag)
             time.sleep(max(0.0, start + n / rate - time.time()))
             sent = time.time()
             try:
@@ -249,7 +253,7 @@ def speed_on(kind: str, *, leads: int, rate: float, tick: float, workers: int) -
                 raise RuntimeError(f"no auto-response during warm-up:\n{worker_log.read()[-3000:]}")
             direct = _direct_smtp(sink, smtp_port, 40, rate)
             sink.clear()
-            posts = _post_paced(port, key, leads, rate, tag)
+            posts = _post_paced(port, key, leads, rate, tag, first=1000)
             _wait_for(lambda: sink.count() >= len(posts), 30, 0.2)
         figures = _speed_figures(posts, sink, _touch_times(url), direct)
     figures.update(database=kind, tick_seconds=tick, gunicorn_workers=workers, rate=rate)

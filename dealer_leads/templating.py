@@ -19,6 +19,7 @@ NAVIGATION = {
         ("inventory.index", "Inventory"),
         ("photos.needed", "Photos needed"),
         ("cadence.plans", "Plans"),
+        ("cadence.missed", "Missed steps"),
         ("templates_admin.index", "Templates"),
         ("merge.merges", "Merges"),
     ],

@@ -298,6 +298,9 @@ def resume_lead(viewer: User, lead_id: int) -> None:
 
 
 def change_plan(viewer: User, lead_id: int, plan_key: str) -> None:
+    plan = _plan(plan_key)
+    if plan is None or not plan.active:
+        raise CadenceError(f"there is no active plan {plan_key!r}")
     switch_plan(_lead(lead_id), plan_key, f"changed by {viewer.name}", now_utc(), by=viewer)
     db.session.commit()
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import nulls_first
+from sqlalchemy import nulls_first, update
 
 from dealer_leads.auth.models import User
+from dealer_leads.cadence.models import AUTOMATIC_CHANNELS, PENDING_TOUCH_STATES, Touch
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
 from dealer_leads.leads.models import Lead, LeadEvent
@@ -64,6 +65,7 @@ def set_assignee(
         return
     previous = lead.assigned_to.name if lead.assigned_to else None
     lead.assigned_to = advisor
+    _hand_over_tasks(lead, advisor)
     if advisor is None:
         summary = f"Unassigned (was {previous})"
     elif previous:
@@ -78,4 +80,19 @@ def set_assignee(
         at=at,
         rule=rule,
         advisor_id=advisor.id if advisor else None,
+    )
+
+
+def _hand_over_tasks(lead: Lead, advisor: User | None) -> None:
+    """The lead's calls and tasks still to do go with it to the new owner."""
+    if lead.id is None:
+        return
+    db.session.execute(
+        update(Touch)
+        .where(
+            Touch.lead_id == lead.id,
+            Touch.status.in_(PENDING_TOUCH_STATES),
+            Touch.channel.not_in(AUTOMATIC_CHANNELS),
+        )
+        .values(assigned_to_id=advisor.id if advisor else None)
     )

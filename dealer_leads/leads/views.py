@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from dealer_leads.admin.services import dealership_zone
 from dealer_leads.auth.services import role_required
+from dealer_leads.cadence.plan_services import count_overdue_tasks, lead_panel_context
 from dealer_leads.leads import services
 from dealer_leads.leads.channels import RERUNNABLE_CHANNELS, InvalidPayload
 from dealer_leads.leads.forms import (
@@ -98,6 +99,7 @@ def queue():
         args=page.args,
         review_count=services.count_needs_review() if current_user.role in SUPERVISORS else 0,
         department_counts=services.count_open_by_department(current_user),
+        overdue_tasks=count_overdue_tasks(current_user),
     )
 
 
@@ -140,6 +142,7 @@ def detail(lead_id: int):
         note=NoteForm(),
         status_form=StatusForm(status=lead.status),
         opt_out=OptOutForm(),
+        **lead_panel_context(lead.id),
     )
 
 

@@ -10,16 +10,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from aiosmtpd.controller import Controller
-from flask import Flask, jsonify, request
-
 from builders import ingest, lead_json
+from flask import Flask, jsonify, request
+from support import serve
+
 from dealer_leads.cadence.defaults import ensure_default_plans
 from dealer_leads.cadence.engine import run_due_touches
 from dealer_leads.cadence.outbound import Senders
 from dealer_leads.extensions import db
 from dealer_leads.messaging.senders import SmtpSender
 from dealer_leads.messaging.sms import SmsSender
-from support import serve
 
 ARRIVAL = datetime(2026, 6, 2, 10, 0, tzinfo=ZoneInfo("America/Toronto")).astimezone(UTC)
 

@@ -228,3 +228,43 @@ def test_api_shows_the_plan_state(plans, client):
     assert body["cadence"]["next_touch_at"].startswith("2026-06-02T14:00:00")
     listed = client.get("/api/v1/leads", headers={"Authorization": f"Bearer {key}"}).json
     assert listed["items"][0]["cadence"]["state"] == "active"
+
+
+def test_reassigning_a_lead_hands_over_its_open_tasks(plans, senders, make_user):
+    first, second = make_user("advisor", name="First"), make_user("advisor", name="Second")
+    boss = make_user("supervisor")
+    lead = _lead()
+    run_due_touches(TUESDAY_10AM + timedelta(minutes=6), senders)
+    services.assign_lead(boss, lead.id, second.id if lead.assigned_to_id == first.id else first.id)
+    owner = db.session.get(Lead, lead.id).assigned_to_id
+    people = [
+        t
+        for t in _touches(lead.id)
+        if t.channel not in ("auto_email", "auto_sms") and t.status in ("open", "scheduled")
+    ]
+    assert people and {t.assigned_to_id for t in people} == {owner}
+
+
+def test_an_inactive_plan_cannot_be_chosen_by_hand(plans, make_user):
+    from dealer_leads.cadence.models import FollowUpPlan
+    from dealer_leads.cadence.services import CadenceError, change_plan
+
+    boss = make_user("supervisor")
+    lead = _lead()
+    plan = db.session.scalar(db.select(FollowUpPlan).where(FollowUpPlan.key == "long_term"))
+    plan.active = False
+    db.session.commit()
+    with pytest.raises(CadenceError, match="no active plan"):
+        change_plan(boss, lead.id, "long_term")
+
+
+def test_queue_shows_overdue_tasks(plans, senders, client, login_as):
+    advisor = login_as("advisor")
+    _lead()
+    run_due_touches(TUESDAY_10AM + timedelta(minutes=6), senders)
+    db.session.commit()
+    page = client.get("/leads/").get_data(as_text=True)
+    from dealer_leads.cadence.plan_services import count_overdue_tasks
+
+    overdue = count_overdue_tasks(advisor)
+    assert overdue >= 1 and f"{overdue} overdue task" in page
