@@ -45,7 +45,10 @@ class TickReport:
 
 def claim_due_touches(now: datetime, limit: int, worker: str) -> list[int]:
     """Mark up to `limit` due touches as claimed by this worker and commit. On PostgreSQL
-    rows another worker holds are skipped (SKIP LOCKED); SQLite has one writer at a time."""
+    rows another worker holds are skipped (SKIP LOCKED); SQLite has one writer at a time.
+
+    The ids are selected first and updated by list: an UPDATE with a LIMITed SKIP LOCKED
+    subquery may run the subquery again per row on PostgreSQL and claim more than `limit`."""
     token = f"{worker}:{uuid.uuid4().hex[:12]}"
     due = (
         select(Touch.id)
@@ -55,12 +58,13 @@ def claim_due_touches(now: datetime, limit: int, worker: str) -> list[int]:
     )
     if db.session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
-    ids = db.session.scalars(
-        update(Touch)
-        .where(Touch.id.in_(due.scalar_subquery()), Touch.status == "scheduled")
-        .values(status="claimed", claimed_at=now, claimed_by=token)
-        .returning(Touch.id)
-    ).all()
+    ids = list(db.session.scalars(due))
+    if ids:
+        db.session.execute(
+            update(Touch)
+            .where(Touch.id.in_(ids), Touch.status == "scheduled")
+            .values(status="claimed", claimed_at=now, claimed_by=token)
+        )
     db.session.commit()
     return sorted(ids)
 
