@@ -4,27 +4,33 @@
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, text
 
 from bench.bench_app import PROJECT_ROOT, temporary_database
-from bench.bench_cadence import (
-    IDLE_MS,
-    SCALE_RATIO,
-    THROUGHPUT_RATE,
-    _busy_since,
-    _cpu_busy,
-    _in,
-    _kinds,
-    _mail_env,
-    _summary,
+from bench.cadence_support import (
+    SmtpSink,
+    bench_app_on,
+    busy_since,
+    cpu_busy,
+    database_kinds,
+    in_app,
+    insert_due_touches,
+    mail_env,
+    running,
+    smtp_sink,
+    summary,
+    wait_for,
 )
-from bench.cadence_support import SmtpSink, insert_due_touches, smtp_sink
+
+THROUGHPUT_RATE, SCALE_RATIO, IDLE_MS = 200.0, 1.6, 20.0
 
 # -- throughput ---------------------------------------------------------------------------------
 
@@ -32,7 +38,7 @@ from bench.cadence_support import SmtpSink, insert_due_touches, smtp_sink
 def _children(role: list[str], count: int, env: dict, timeout: float) -> tuple[float, list[dict]]:
     """Start `count` children, wait until each is ready, start them together, wait for all;
     returns (wall seconds from the start signal to the last exit, each child's figures)."""
-    command = [sys.executable, "-m", "bench.cadence_support", *role]
+    command = [sys.executable, "-m", "bench.cadence_child", *role]
     processes = [
         subprocess.Popen(
             command,
@@ -73,7 +79,7 @@ def _checks(url: str, sink: SmtpSink) -> dict:
     from dealer_leads.cadence.models import Touch
     from dealer_leads.messaging.models import OutboundMessage
 
-    with _in(url) as db:
+    with in_app(url) as db:
         statuses = dict(
             db.session.execute(select(Touch.status, func.count()).group_by(Touch.status)).all()
         )
@@ -124,7 +130,7 @@ def drain_leg(
     from dealer_leads.database import now_utc
 
     with temporary_database(kind) as url, smtp_sink() as (sink, smtp_port):
-        with _in(url) as db:
+        with in_app(url) as db:
             ensure_default_plans()
             began = time.perf_counter()
             insert_due_touches(touches, now_utc() - timedelta(minutes=1), tag=f"{kind}{workers}")
@@ -132,11 +138,11 @@ def drain_leg(
             if analyze and kind == "postgresql":  # a live table has statistics (see README)
                 db.session.execute(text("ANALYZE touches"))
                 db.session.commit()
-        env = _mail_env(url, smtp_port)
-        cpu = _cpu_busy()
+        env = mail_env(url, smtp_port)
+        cpu = cpu_busy()
         role = ["drain", "--batch", str(batch), "--sender", sender]
         seconds, children = _children(role, workers, env, timeout=touches / 5 + 120)
-        busy = _busy_since(cpu)
+        busy = busy_since(cpu)
         checks = _checks(url, sink)
     sent = checks["touch_statuses"].get("sent", 0)
     return {
@@ -150,6 +156,7 @@ def drain_leg(
         "seconds": round(seconds, 2),
         "touches_per_s": round(sent / seconds, 1),
         "machine_cpu_busy": busy,
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "children": children,
         "checks": checks,
         "exactly_once": _exactly_once(checks, touches),
@@ -159,8 +166,8 @@ def drain_leg(
 def send_only_leg(count: int, sender: str) -> dict:
     """Baseline: the sender alone on pre-built messages, in a child process like the worker."""
     with smtp_sink() as (sink, smtp_port):
-        env = _mail_env("sqlite://", smtp_port)
-        cpu = _cpu_busy()
+        env = mail_env("sqlite://", smtp_port)
+        cpu = cpu_busy()
         seconds, [child] = _children(
             ["send-only", "--count", str(count), "--sender", sender], 1, env, 300
         )
@@ -172,33 +179,107 @@ def send_only_leg(count: int, sender: str) -> dict:
         "seconds": round(child["seconds"], 2),
         "messages_per_s": round(count / child["seconds"], 1),
         "child_cpu_ms_per_message": round(child["cpu_seconds"] / count * 1000, 2),
-        "machine_cpu_busy": _busy_since(cpu),
+        "machine_cpu_busy": busy_since(cpu),
     }
 
 
-def throughput(*, touches: int, batch: int, postgres: bool, reusing: bool = True) -> dict:
+def scheduled_leg(kind: str, touches: int, tick: int = 1, batch: int = 100) -> dict:
+    """`flask worker` as shipped (APScheduler, one run_due_touches of CADENCE_BATCH per
+    CADENCE_TICK_SECONDS) on `touches` due e-mails: first to last receipt at the server."""
+    from dealer_leads.cadence.defaults import ensure_default_plans
+    from dealer_leads.database import now_utc
+
+    with temporary_database(kind) as url, smtp_sink() as (sink, smtp_port):
+        with in_app(url):
+            ensure_default_plans()
+            insert_due_touches(touches, now_utc() - timedelta(minutes=1), tag=f"{kind}w")
+        extra = {"CADENCE_TICK_SECONDS": str(tick), "CADENCE_BATCH": str(batch)}
+        command = [sys.executable, "-m", "flask", "--app", "wsgi", "worker"]
+        with (
+            tempfile.TemporaryFile("w+") as log,
+            running(command, mail_env(url, smtp_port, **extra), log),
+        ):
+            done = wait_for(lambda: sink.count() >= touches, touches / 5 + 60, 0.2)
+        checks = _checks(url, sink)
+    received = sorted(m.at for m in sink.snapshot())
+    seconds = received[-1] - received[0] if len(received) > 1 else 0.0
+    return {
+        "database": kind,
+        "workers": 1,
+        "sender": "smtp",
+        "batch": batch,
+        "tick_seconds": tick,
+        "touches": touches,
+        "finished": done,
+        "seconds_first_to_last": round(seconds, 2),
+        "touches_per_s": round((len(received) - 1) / seconds, 1) if seconds else 0.0,
+        "ceiling_per_s": batch / tick,
+        "checks": checks,
+        "exactly_once": _exactly_once(checks, touches),
+    }
+
+
+def _pooled(legs: list[dict]) -> dict:
+    """Several rounds of one configuration: touches over seconds, all rounds together."""
+    touches, seconds = sum(leg["touches"] for leg in legs), sum(leg["seconds"] for leg in legs)
+    return {
+        **{key: legs[0][key] for key in ("database", "workers", "sender", "batch")},
+        "touches": touches,
+        "seconds": round(seconds, 2),
+        "touches_per_s": round(touches / seconds, 1),
+        "per_round_per_s": [leg["touches_per_s"] for leg in legs],
+        "exactly_once": all(leg["exactly_once"] for leg in legs),
+        "rounds": legs,
+    }
+
+
+def _postgres_scaling(results: dict, touches: int, batch: int, rounds: int) -> None:
+    """One worker, then two, alternating `rounds` times (the machine's noise hits both)."""
+    legs: dict[int, list[dict]] = {1: [], 2: []}
+    for number in range(rounds):
+        for workers in legs:
+            print(
+                f"   throughput postgresql {workers} worker(s), round {number + 1} ...",
+                file=sys.stderr,
+                flush=True,
+            )
+            legs[workers].append(drain_leg("postgresql", workers, touches, batch, "smtp"))
+    one, two = _pooled(legs[1]), _pooled(legs[2])
+    results["postgresql 1 worker smtp"], results["postgresql 2 workers smtp"] = one, two
+    per_round = [
+        b["touches_per_s"] / a["touches_per_s"] for a, b in zip(legs[1], legs[2], strict=True)
+    ]
+    results["postgresql scaling"] = {
+        "one_per_s": one["touches_per_s"],
+        "two_per_s": two["touches_per_s"],
+        "ratio": round(two["touches_per_s"] / one["touches_per_s"], 3),
+        "per_round": [round(r, 3) for r in per_round],
+        "target": SCALE_RATIO,
+    }
+
+
+def throughput(
+    *, touches: int, batch: int, postgres: bool, reusing: bool = True, rounds: int = 2
+) -> dict:
     """Baselines (sender alone), SQLite one worker, PostgreSQL one and two workers."""
-    results: dict = {}
+    results: dict = {"target_sqlite_per_s": THROUGHPUT_RATE}
     senders = ["smtp", "reusing"] if reusing else ["smtp"]
     for sender in senders:
         print(f"   throughput baseline sender {sender} ...", file=sys.stderr, flush=True)
         results[f"baseline sender {sender}"] = send_only_leg(min(touches, 2000), sender)
-    for kind in _kinds(postgres, results):
-        legs = [(1, sender, True, touches) for sender in senders]
-        if kind == "postgresql":  # also a fresh table, no statistics yet: does LIMIT hold?
-            legs += [(2, "smtp", True, touches), (1, "smtp", False, min(touches, 2000))]
-        for workers, sender, analyze, count in legs:
-            name = f"{kind} {workers} worker{'s' * (workers > 1)} {sender}"
-            name += "" if analyze or kind == "sqlite" else " no-ANALYZE"
-            print(f"   throughput {name} ...", file=sys.stderr, flush=True)
-            results[name] = drain_leg(kind, workers, count, batch, sender, analyze)
-    one, two = results.get("postgresql 1 worker smtp"), results.get("postgresql 2 workers smtp")
-    if one and two:
-        results["postgresql scaling"] = {
-            "ratio": round(two["touches_per_s"] / one["touches_per_s"], 3),
-            "target": SCALE_RATIO,
-        }
-    results["target_sqlite_per_s"] = THROUGHPUT_RATE
+    for sender in senders:
+        print(f"   throughput sqlite 1 worker {sender} ...", file=sys.stderr, flush=True)
+        results[f"sqlite 1 worker {sender}"] = drain_leg("sqlite", 1, touches, batch, sender)
+    print("   throughput sqlite flask worker as shipped ...", file=sys.stderr, flush=True)
+    results["sqlite flask worker, tick 1 s"] = scheduled_leg("sqlite", min(touches, 2000))
+    if "postgresql" not in database_kinds(postgres, results):
+        return results
+    _postgres_scaling(results, touches, batch, rounds)
+    # A fresh table without statistics: does one tick still claim at most its batch?
+    print("   throughput postgresql 1 worker, no ANALYZE ...", file=sys.stderr, flush=True)
+    results["postgresql 1 worker smtp no-ANALYZE"] = drain_leg(
+        "postgresql", 1, min(touches, 1000), batch, "smtp", analyze=False
+    )
     return results
 
 
@@ -249,15 +330,13 @@ def idle_on(kind: str, *, scheduled: int, ticks: int) -> dict:
     from dealer_leads.extensions import db
 
     with temporary_database(kind) as empty_url, temporary_database(kind) as full_url:
-        with _in(full_url):
+        with in_app(full_url):
             began = time.perf_counter()
             leads = insert_due_touches(
                 scheduled, now_utc() + timedelta(days=1), tag="idle", per_lead=10
             )
             insert_seconds = time.perf_counter() - began
-        from bench.bench_cadence import _app
-
-        apps = {"empty": _app(empty_url), "full": _app(full_url)}
+        apps = {"empty": bench_app_on(empty_url), "full": bench_app_on(full_url)}
         times: dict[str, list[float]] = {"empty": [], "full": []}
         for round_ in range(ticks + 3):
             for name, app in apps.items():
@@ -276,8 +355,8 @@ def idle_on(kind: str, *, scheduled: int, ticks: int) -> dict:
         "scheduled": scheduled,
         "leads": leads,
         "insert_seconds": round(insert_seconds, 1),
-        "empty_ms": _summary(times["empty"], digits=2),
-        "full_ms": _summary(times["full"], digits=2),
+        "empty_ms": summary(times["empty"], digits=2),
+        "full_ms": summary(times["full"], digits=2),
         "ratio": round(full / statistics.median(times["empty"]), 2),
         "plans": plans,
         "target_ms": IDLE_MS,
@@ -287,7 +366,7 @@ def idle_on(kind: str, *, scheduled: int, ticks: int) -> dict:
 
 def idle(*, scheduled: int, ticks: int, postgres: bool) -> dict:
     results: dict = {}
-    for kind in _kinds(postgres, results):
+    for kind in database_kinds(postgres, results):
         print(f"   idle {kind} ...", file=sys.stderr, flush=True)
         results[kind] = idle_on(kind, scheduled=scheduled, ticks=ticks)
     return results

@@ -1,25 +1,21 @@
-"""Pieces the cadence benchmarks and the cadence crash tests share.
+"""Pieces the cadence benchmarks and the cadence tests share.
 
 - `SmtpSink` / `smtp_sink()`: a real SMTP server (aiosmtpd) on loopback that records when each
   message arrived, for whom, and its Message-ID.
 - `insert_due_touches()`: many scheduled automatic e-mails made fast with Core inserts
   (customers, leads, an active LeadCadence each, touches), in the current app context.
-- A child process (`python -m bench.cadence_support drain|send-only|worker`): one worker that
-  runs `run_due_touches` back to back until nothing is due, the bare SMTP sender as a baseline,
-  or the real scheduler (`build_scheduler`) with a sub-second tick.
-- `ReusingSmtpSender`: bench-only prototype of a sender that keeps one SMTP connection for a
-  tick's messages (the proposal in the cadence benchmark's report); the app does not use it.
+- Small helpers for the benchmarks: an app on a throw-away database, child processes that are
+  always stopped, quantiles, the machine's CPU use.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
+import math
 import os
 import re
-import smtplib
 import socket
-import sys
+import statistics
+import subprocess
 import threading
 import time
 from collections import Counter
@@ -30,6 +26,8 @@ from datetime import datetime, timedelta
 
 from aiosmtpd.controller import Controller
 from sqlalchemy import insert, select
+
+from bench.bench_app import PROJECT_ROOT, create_bench_app, postgres_available
 
 HOST = "127.0.0.1"
 MESSAGE_ID = re.compile(rb"^Message-ID:[ \t]*(\S+)", re.IGNORECASE | re.MULTILINE)
@@ -85,6 +83,7 @@ class SmtpSink:
 
 
 def free_port() -> int:
+    """A free TCP port on loopback."""
     with socket.socket() as probe:
         probe.bind((HOST, 0))
         return probe.getsockname()[1]
@@ -190,169 +189,107 @@ def _insert_returning(model, rows: list[dict]) -> list[int]:
     return list(db.session.execute(statement, rows).scalars())
 
 
-class ReusingSmtpSender:
-    """Bench-only prototype: the shipped SmtpSender's checks and error mapping, but one
-    connection for many messages (NOOP before reuse; a dead connection is replaced before
-    anything is sent, so no message can go twice). `close()` ends the connection."""
-
-    def __init__(self, sender) -> None:
-        self.sender, self._smtp = sender, None
-
-    def send(self, message) -> str:
-        from dealer_leads.messaging import senders
-
-        message_id = senders._message_id(message)
-        recipients = senders._recipients(message)
-        smtp = self._connection()
-        try:
-            self.sender._deliver(smtp, message, recipients)
-        except senders.TemporarySendError:
-            self.close()  # the connection may be half-way through a transaction
-            raise
-        return message_id
-
-    def _connection(self) -> smtplib.SMTP:
-        from dealer_leads.messaging.senders import TemporarySendError
-
-        if self._smtp is not None:
-            try:
-                if self._smtp.noop()[0] == 250:
-                    return self._smtp
-            except (smtplib.SMTPException, OSError):
-                pass
-            self.close()
-        try:
-            self._smtp = self.sender._connect()
-        except (smtplib.SMTPException, OSError) as error:
-            raise TemporarySendError(f"SMTP {self.sender.host}: {error}") from error
-        return self._smtp
-
-    def close(self) -> None:
-        if self._smtp is not None:
-            from dealer_leads.messaging.senders import _quit
-
-            _quit(self._smtp)
-            self._smtp = None
+# -- helpers for the benchmarks ------------------------------------------------------------------
 
 
-def _senders(app, kind: str):
-    from dealer_leads.cadence.outbound import Senders, senders_from_config
-
-    senders = senders_from_config(app.config)
-    if kind == "reusing":
-        senders = Senders(mail=ReusingSmtpSender(senders.mail), sms=senders.sms)
-    return senders
+def bench_app_on(url: str):
+    """The bench app (the real app plus the bench-only endpoint) on `url`."""
+    return create_bench_app(SQLALCHEMY_DATABASE_URI=url)
 
 
-def _ready_then_wait(app) -> None:
-    """Connect, warm up, say 'ready', and start when the parent writes a line."""
+@contextmanager
+def in_app(url: str) -> Iterator:
+    """An app context on `url`; connections closed afterwards (the database gets dropped)."""
     from dealer_leads.extensions import db
 
-    with app.app_context():
-        db.session.execute(select(1))
-    print("ready", flush=True)
-    sys.stdin.readline()
+    with bench_app_on(url).app_context():
+        try:
+            yield db
+        finally:
+            db.session.remove()
+            db.engine.dispose()
 
 
-def drain(batch: int, sender: str) -> dict:
-    """One worker: ticks back to back (each in its own app context, as `flask worker` runs
-    them) until a tick claims nothing; returns what it did."""
-    from config import Config
-    from dealer_leads import create_app
-    from dealer_leads.cadence.engine import run_due_touches
-    from dealer_leads.database import now_utc
+@contextmanager
+def running(command: list[str], env: dict, log) -> Iterator[subprocess.Popen]:
+    """A child process that is always stopped: SIGTERM, then SIGKILL after 15 s."""
+    process = subprocess.Popen(
+        command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
 
-    app = create_app(Config)
-    _ready_then_wait(app)
-    began, cpu = time.perf_counter(), time.process_time()
-    outcomes: Counter = Counter()
-    ticks = largest = 0
-    while True:
-        with app.app_context():
-            senders = _senders(app, sender)
-            try:
-                report = run_due_touches(
-                    now_utc(), senders, limit=batch, worker=f"bench{os.getpid()}"
-                )
-            finally:
-                getattr(senders.mail, "close", lambda: None)()
-        ticks += 1
-        outcomes.update(report.outcomes)
-        largest = max(largest, report.claimed)
-        if not report.claimed:
-            break
+
+def quantile(values: list[float], q: float) -> float:
+    """Nearest-rank quantile (p99 of 200 values is the 198th smallest)."""
+    ordered = sorted(values)
+    rank = math.ceil(q * len(ordered) - 1e-9)
+    return ordered[min(len(ordered), max(rank, 1)) - 1]
+
+
+def summary(values: list[float], digits: int = 3) -> dict:
+    """n, median, p90, p99 (nearest rank) and max of `values`."""
+    if not values:
+        return {"n": 0}
     return {
-        "ticks": ticks,
-        "largest_claim": largest,  # more than --batch: the LIMIT did not hold
-        "outcomes": dict(outcomes),
-        "seconds": time.perf_counter() - began,
-        "cpu_seconds": time.process_time() - cpu,
+        "n": len(values),
+        "median": round(statistics.median(values), digits),
+        "p90": round(quantile(values, 0.90), digits),
+        "p99": round(quantile(values, 0.99), digits),
+        "max": round(max(values), digits),
     }
 
 
-def send_only(count: int, sender: str) -> dict:
-    """Baseline: the same kind of message built beforehand, handed to the sender `count` times
-    (no database, no rendering)."""
-    from config import Config
-    from dealer_leads import create_app
-    from dealer_leads.messaging.email import build_email
-    from dealer_leads.messaging.templates import Rendered
-
-    app = create_app(Config)
-    text = "Hi Jordan,\n\nThank you for your inquiry about the 2026 Toyota RAV4.\n" * 8
-    messages = [
-        build_email(
-            rendered=Rendered("Your inquiry about the 2026 Toyota RAV4", text, f"<p>{text}</p>"),
-            to=recipient("sendonly", n),
-            from_addr="leads@localhost",
-            reply_to=f"leads+{n:016d}@localhost",
-            message_id_domain="localhost",
-            unsubscribe_url="http://127.0.0.1:5000/unsubscribe/x",
-            dealership_footer_text="Maple Ridge Motors",
-            dealership_footer_html="Maple Ridge Motors",
-        )
-        for n in range(count)
-    ]
-    _ready_then_wait(app)
-    mail = _senders(app, sender).mail
-    began, cpu = time.perf_counter(), time.process_time()
-    for message in messages:
-        mail.send(message)
-    getattr(mail, "close", lambda: None)()
-    return {"seconds": time.perf_counter() - began, "cpu_seconds": time.process_time() - cpu}
+def cpu_busy() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine, from /proc/stat (0, 0 elsewhere)."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(x) for x in stat.readline().split()[1:]]
+    except OSError:
+        return 0, 0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return sum(fields) - idle, sum(fields)
 
 
-def scheduled_worker(tick: float) -> None:
-    """The real `flask worker` scheduler, with a tick below the 1 s that CADENCE_TICK_SECONDS
-    (an integer setting) allows: what an immediate or sub-second trigger would give."""
-    from config import Config
-    from dealer_leads import create_app
-    from dealer_leads.worker import build_scheduler
-
-    app = create_app(Config, CADENCE_TICK_SECONDS=tick)
-    scheduler = build_scheduler(app)
-    print(f"worker: {len(scheduler.get_jobs())} jobs scheduled (tick {tick}s)", flush=True)
-    scheduler.start()
+def busy_since(start: tuple[int, int]) -> float:
+    """The share of the machine's CPU time that was busy since `start` (from cpu_busy)."""
+    busy, total = cpu_busy()
+    return round((busy - start[0]) / (total - start[1]), 3) if total > start[1] else 0.0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.cadence_support")
-    parser.add_argument("role", choices=("drain", "send-only", "worker"))
-    parser.add_argument("--batch", type=int, default=100)
-    parser.add_argument("--sender", choices=("smtp", "reusing"), default="smtp")
-    parser.add_argument("--count", type=int, default=1000)
-    parser.add_argument("--tick", type=float, default=0.2)
-    args = parser.parse_args(argv)
-    if args.role == "worker":
-        scheduled_worker(args.tick)
-        return 0
-    if args.role == "drain":
-        figures = drain(args.batch, args.sender)
-    else:
-        figures = send_only(args.count, args.sender)
-    print(json.dumps(figures), flush=True)
-    return 0
+def mail_env(url: str, smtp_port: int, **extra: str) -> dict:
+    """A child's environment: the database, and the loopback SMTP server without TLS."""
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "MAIL_SERVER": HOST,
+        "MAIL_PORT": str(smtp_port),
+        "MAIL_USE_TLS": "0",
+        **extra,
+    }
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def wait_for(condition, timeout: float, step: float = 0.05) -> bool:
+    """Poll `condition` until it holds or `timeout` seconds pass; its last answer."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(step)
+    return condition()
+
+
+def database_kinds(postgres: bool, results: dict) -> list[str]:
+    """sqlite, and postgresql when wanted and reachable (else why not, in `results`)."""
+    why_not = postgres_available() if postgres else "turned off (--no-postgres)"
+    if why_not:
+        results["postgresql"] = {"skipped": why_not}
+        return ["sqlite"]
+    return ["sqlite", "postgresql"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from dealer_leads.admin.services import dealership_zone, get_dealership
 from dealer_leads.auth.models import User
@@ -40,10 +40,13 @@ def _hours():
     )
 
 
-def choose_plan(lead: Lead, at: datetime) -> tuple[FollowUpPlan | None, str]:
-    """The first rule that matches the lead picks its plan; the rule is returned as text."""
+def choose_plan(lead: Lead, at: datetime, *, hours=None) -> tuple[FollowUpPlan | None, str]:
+    """The first rule that matches the lead picks its plan; the rule is returned as text.
+
+    `hours` (the dealership's, from `_hours()`) is computed here when a rule needs it and not
+    given."""
     interests = {v.interest for v in lead.vehicles}
-    after_hours = not is_open(at, _hours())
+    after_hours = None
     rules = db.session.scalars(select(PlanRule).order_by(PlanRule.position, PlanRule.id))
     for rule in rules:
         if rule.department and rule.department != lead.department:
@@ -54,8 +57,11 @@ def choose_plan(lead: Lead, at: datetime) -> tuple[FollowUpPlan | None, str]:
             continue
         if rule.interest and rule.interest not in interests:
             continue
-        if rule.after_hours is not None and rule.after_hours != after_hours:
-            continue
+        if rule.after_hours is not None:
+            if after_hours is None:
+                after_hours = not is_open(at, hours if hours is not None else _hours())
+            if rule.after_hours != after_hours:
+                continue
         if rule.plan.active:
             return rule.plan, _describe_rule(rule)
     return None, "no rule matched"
@@ -77,8 +83,11 @@ def _describe_rule(rule: PlanRule) -> str:
     return f"rule #{rule.position + 1}: " + (", ".join(parts) or "any lead")
 
 
-def _plan_touches(lead: Lead, plan: FollowUpPlan, anchor: datetime, now: datetime) -> list[Touch]:
-    hours = _hours()
+def _plan_touches(
+    lead: Lead, plan: FollowUpPlan, anchor: datetime, now: datetime, *, hours=None
+) -> list[dict]:
+    """The plan's touches for the lead, as rows for one bulk insert (the lead is flushed)."""
+    hours = hours if hours is not None else _hours()
     specs = [
         StepSpec(
             position=s.position,
@@ -100,17 +109,19 @@ def _plan_touches(lead: Lead, plan: FollowUpPlan, anchor: datetime, now: datetim
         not_before=now if anchor > now else None,
     )
     return [
-        Touch(
-            lead_id=lead.id,
-            plan_id=plan.id,
-            step_id=p.step.step_id,
-            position=p.step.position,
-            channel=p.step.channel,
-            template_key=p.step.template_key,
-            title=p.step.title,
-            due_at=p.due_at,
-            assigned_to_id=None if p.step.channel in AUTOMATIC_CHANNELS else lead.assigned_to_id,
-        )
+        {
+            "lead_id": lead.id,
+            "plan_id": plan.id,
+            "step_id": p.step.step_id,
+            "position": p.step.position,
+            "channel": p.step.channel,
+            "template_key": p.step.template_key,
+            "title": p.step.title,
+            "due_at": p.due_at,
+            "assigned_to_id": (
+                None if p.step.channel in AUTOMATIC_CHANNELS else lead.assigned_to_id
+            ),
+        }
         for p in planned
     ]
 
@@ -124,18 +135,25 @@ def start_plan(
     reason: str = "",
     by: User | None = None,
 ) -> LeadCadence | None:
-    """Put the lead on `plan` (or the one the rules choose) from `anchor` (default: now)."""
+    """Put the lead on `plan` (or the one the rules choose) from `anchor` (default: now).
+
+    The dealership's hours are worked out once for the choice and the touches, and the
+    touches go in with one INSERT (executemany), not as ORM objects."""
     rule = reason
+    hours = _hours()
     if plan is None:
-        plan, rule = choose_plan(lead, lead.received_at)
+        plan, rule = choose_plan(lead, lead.received_at, hours=hours)
         if plan is None:
             return None
+    if lead.id is None or lead in db.session.dirty:
+        db.session.flush()  # the touches' rows name the lead and its assignee
     cadence = _cadence(lead) or LeadCadence(lead_id=lead.id)
     cadence.plan_id, cadence.state, cadence.reason = plan.id, "active", rule[:200]
     cadence.started_at = cadence.updated_at = now
     db.session.add(cadence)
-    touches = _plan_touches(lead, plan, anchor or now, now)
-    db.session.add_all(touches)
+    touches = _plan_touches(lead, plan, anchor or now, now, hours=hours)
+    if touches:
+        db.session.execute(insert(Touch), touches)
     record_event(
         lead,
         "plan_started",
@@ -300,7 +318,7 @@ def resume_lead(viewer: User, lead_id: int) -> None:
 def change_plan(viewer: User, lead_id: int, plan_key: str) -> None:
     plan = _plan(plan_key)
     if plan is None or not plan.active:
-        raise CadenceError(f"there is no active plan {plan_key!r}")
+        raise CadenceError(f"there is no plan {plan_key!r} in use (missing or switched off)")
     switch_plan(_lead(lead_id), plan_key, f"changed by {viewer.name}", now_utc(), by=viewer)
     db.session.commit()
 

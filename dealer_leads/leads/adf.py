@@ -11,6 +11,7 @@ import copy
 import re
 import textwrap
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -77,19 +78,51 @@ _INTERESTS = {interest.replace("-", ""): interest for interest in INTERESTS}
 _NAME_PARTS = {"first": "first", "middle": "middle", "last": "last", "surname": "last"}
 
 
+class _Kids:
+    """An element's element children (no comments or PIs): in document order with their local
+    names (lower case, no namespace), and by local name. Shared lists: do not modify them."""
+
+    __slots__ = ("by_name", "elements", "names")
+
+    def __init__(self, element: Element) -> None:
+        self.elements: list[Element] = []
+        self.names: list[str] = []
+        self.by_name: dict[str, list[Element]] = {}
+        for child in element:
+            tag = child.tag
+            if isinstance(tag, str):
+                name = tag.rpartition("}")[2].lower()
+                self.elements.append(child)
+                self.names.append(name)
+                if name in self.by_name:
+                    self.by_name[name].append(child)
+                else:
+                    self.by_name[name] = [child]
+
+
+_NO_KIDS = _Kids(Element("none"))
+
+# The children of every element of the document being parsed, indexed once (`_index`) rather
+# than listed and renamed at each look-up. A context variable: parses in threads do not mix.
+_INDEX: ContextVar[dict[Element, _Kids] | None] = ContextVar("adf_index", default=None)
+
+
 def parse_adf(data: bytes) -> list[LeadIn]:
     """Parse an ADF 1.0 document into one `LeadIn` per <prospect>, or raise `InvalidAdf`."""
     if not data or not data.strip():
         raise InvalidAdf("the document is empty")
     text, warnings = _decode(bytes(data))
     root = _parse_xml(_repair_prolog(text))
-    _check_depth(root)
-    if _local(root.tag) != "adf":
-        raise InvalidAdf(f"the root element is <{root.tag.rpartition('}')[2]}>, not <adf>")
-    prospects = _children(root, "prospect")
-    if not prospects:
-        raise InvalidAdf("the <adf> document contains no <prospect>")
-    return [_lead(prospect, warnings) for prospect in prospects]
+    token = _INDEX.set(_index(root))
+    try:
+        if _local(root.tag) != "adf":
+            raise InvalidAdf(f"the root element is <{root.tag.rpartition('}')[2]}>, not <adf>")
+        prospects = _children(root, "prospect")
+        if not prospects:
+            raise InvalidAdf("the <adf> document contains no <prospect>")
+        return [_lead(prospect, warnings) for prospect in prospects]
+    finally:
+        _INDEX.reset(token)
 
 
 def _decode(data: bytes) -> tuple[str, list[str]]:
@@ -147,14 +180,18 @@ def _parse_xml(text: str) -> Element:
     raise InvalidAdf(message)
 
 
-def _check_depth(root: Element) -> None:
-    """Refuse absurdly deep trees before any recursive code walks them."""
-    stack = [(root, 1)]
+def _index(root: Element) -> dict[Element, _Kids]:
+    """The children of every element that has any, in one pass that also refuses absurdly deep
+    trees before any recursive code walks them."""
+    index: dict[Element, _Kids] = {}
+    stack = [(root, 1)] if len(root) else []
     while stack:
         element, depth = stack.pop()
-        if depth > _MAX_DEPTH:
+        if depth >= _MAX_DEPTH:  # its children would be deeper than allowed
             raise InvalidAdf(f"elements are nested more than {_MAX_DEPTH} levels deep")
-        stack.extend((child, depth + 1) for child in element)
+        index[element] = _Kids(element)
+        stack.extend((child, depth + 1) for child in element if len(child))
+    return index
 
 
 def _local(tag: object) -> str:
@@ -162,13 +199,24 @@ def _local(tag: object) -> str:
     return tag.rpartition("}")[2].lower() if isinstance(tag, str) else ""
 
 
+def _kids(parent: Element) -> _Kids:
+    """`parent`'s children, from the index of the document being parsed."""
+    if not len(parent):  # leaves, most elements, are not indexed
+        return _NO_KIDS
+    index = _INDEX.get()
+    kids = None if index is None else index.get(parent)
+    return _Kids(parent) if kids is None else kids  # not indexed: a copy, or a direct call
+
+
 def _elements(parent: Element | None) -> list[Element]:
-    return [] if parent is None else [child for child in parent if isinstance(child.tag, str)]
+    """Element children in document order, without comments and PIs (do not modify)."""
+    return [] if parent is None else _kids(parent).elements
 
 
 def _children(parent: Element | None, name: str) -> list[Element]:
-    """Children with this name, matched case-insensitively and ignoring namespaces."""
-    return [child for child in _elements(parent) if _local(child.tag) == name]
+    """Children with this name, matched case-insensitively and ignoring namespaces (do not
+    modify the list: it is the index's)."""
+    return [] if parent is None else _kids(parent).by_name.get(name, [])
 
 
 def _child(parent: Element | None, name: str) -> Element | None:
@@ -423,16 +471,19 @@ def _money(raw: str) -> Decimal:
     return Decimal(re.sub(r"[^\d.\-]", "", raw))
 
 
-def _extensions(element: Element, path: str = "", found: dict | None = None) -> dict[str, str]:
-    """Elements the ADF 1.0 content model does not allow where they stand, keyed by path."""
+def _extensions(
+    element: Element, path: str = "", found: dict | None = None, name: str = ""
+) -> dict[str, str]:
+    """Elements the ADF 1.0 content model does not allow where they stand, keyed by path;
+    `name` is the element's local name when the caller knows it."""
     found = {} if found is None else found
     # Known elements are walked; an unknown one is recorded whole, its children are its own.
-    allowed = KNOWN_CHILDREN.get(_local(element.tag), frozenset())
-    for child in _elements(element):
-        name = _local(child.tag)
-        child_path = f"{path}/{name}" if path else name
-        if name in allowed:
-            _extensions(child, child_path, found)
+    allowed = KNOWN_CHILDREN.get(name or _local(element.tag), frozenset())
+    kids = _kids(element)
+    for child_name, child in zip(kids.names, kids.elements, strict=True):
+        child_path = f"{path}/{child_name}" if path else child_name
+        if child_name in allowed:
+            _extensions(child, child_path, found, child_name)
             continue
         key, count = child_path, 1
         while key in found:

@@ -165,27 +165,36 @@ def _mark_failed(inbound: InboundPayload, error: InvalidPayload) -> None:
 def ingest_lead(
     prospect: LeadIn, inbound: InboundPayload, *, now: datetime, by: User | None = None
 ) -> IntakeResult:
-    """Normalise one prospect, then land it: duplicate, repeat inquiry or new lead (flushes)."""
+    """Normalise one prospect, then land it: duplicate, repeat inquiry or new lead (flushes).
+
+    The look-ups run without autoflush: everything before this prospect is flushed first, so
+    the duplicate checks see it, and this prospect's own rows are flushed once they are built.
+    """
     dealership = get_dealership()
     contact = normalize_contact(prospect.contact, region=dealership.country or "US")
     warnings = list(prospect.warnings) + contact.warnings
     source = clean_text(prospect.source, 100) or DEFAULT_SOURCES.get(inbound.channel, "Other")
     provider_id = clean_text(prospect.provider_lead_id, 200) or None
     _lock_keys(source.lower(), provider_id, contact.email, contact.phone)
+    db.session.flush()  # earlier prospects and the caller's changes: the checks must see them
 
-    if provider_id:
-        known = db.session.scalar(
-            db.select(LeadSource).where(
-                LeadSource.source_key == source.lower(), LeadSource.provider_lead_id == provider_id
+    with db.session.no_autoflush:
+        if provider_id:
+            known = db.session.scalar(
+                db.select(LeadSource).where(
+                    LeadSource.source_key == source.lower(),
+                    LeadSource.provider_lead_id == provider_id,
+                )
             )
-        )
-        if known is not None:
-            return _same_provider_id(known.lead, source, provider_id, inbound, now, warnings)
-
-    customer, customer_rule = _match_or_create_customer(contact, prospect)
-    department, routing_rule = route_department(prospect)
-    window = timedelta(days=dealership.duplicate_window_days)
-    open_lead = _open_lead_within(customer, department, now - window)
+        else:
+            known = None
+        if known is None:
+            customer, customer_rule = _match_or_create_customer(contact, prospect)
+            department, routing_rule = route_department(prospect)
+            window = timedelta(days=dealership.duplicate_window_days)
+            open_lead = _open_lead_within(customer, department, now - window)
+    if known is not None:
+        return _same_provider_id(known.lead, source, provider_id, inbound, now, warnings)
     if open_lead is not None:
         rule = (
             "resend of an open lead"
@@ -197,48 +206,61 @@ def ingest_lead(
         )
     if prospect.is_resend:
         warnings.append("marked as a resend, but no earlier copy was received; kept as new")
-    lead = _new_lead(
-        prospect,
-        customer,
-        inbound,
-        source,
-        provider_id,
-        now,
-        warnings,
-        department=department,
-        routing_rule=routing_rule,
-    )
-    record_event(
-        lead,
-        "inquiry",
-        f"Inquiry from {source} ({inbound.channel})",
-        at=now,
-        user=by,
-        source=source,
-        inbound_id=inbound.id,
-        customer_rule=customer_rule,
-        routing_rule=routing_rule,
-        warnings=warnings,
-        requested_at=prospect.requested_at.isoformat() if prospect.requested_at else None,
-    )
-    if department == "sales" and dealership.auto_assign:
-        advisor = next_advisor_in_rotation(now)
-        if advisor is not None:
-            set_assignee(lead, advisor, by=None, rule="round robin among advisors on shift", at=now)
-    db.session.flush()
+    with db.session.no_autoflush:
+        # Built in memory (the stock and advisor look-ups do not flush it), then one flush.
+        lead = _new_lead(
+            prospect,
+            customer,
+            inbound,
+            source,
+            provider_id,
+            now,
+            warnings,
+            department=department,
+            routing_rule=routing_rule,
+        )
+        record_event(
+            lead,
+            "inquiry",
+            f"Inquiry from {source} ({inbound.channel})",
+            at=now,
+            user=by,
+            source=source,
+            inbound_id=inbound.id,
+            customer_rule=customer_rule,
+            routing_rule=routing_rule,
+            warnings=warnings,
+            requested_at=prospect.requested_at.isoformat() if prospect.requested_at else None,
+        )
+        if department == "sales" and dealership.auto_assign:
+            advisor = next_advisor_in_rotation(now)
+            if advisor is not None:
+                set_assignee(
+                    lead, advisor, by=None, rule="round robin among advisors on shift", at=now
+                )
+    # Flushes the new lead with its customer (a new customer needs no consent look-up).
     record_implied_consent(customer, "inquiry", now, source=f"inquiry via {source}")
+    db.session.flush()
     start_plan(lead, now)
     db.session.flush()
     return IntakeResult(lead.id, customer.id, False, warnings, rule="new lead")
 
 
-def _lock_keys(*keys: str | None) -> None:
-    """On PostgreSQL, serialise intakes that share a customer or provider id (SQLite has
-    one writer at a time already), so two racing posts cannot both create the same lead."""
+def _lock_keys(source_key: str, provider_id: str | None, *contacts: str | None) -> None:
+    """On PostgreSQL, serialise intakes that share a provider id (within its source) or a
+    customer's e-mail or phone (SQLite has one writer at a time already), so two racing posts
+    cannot both create the same lead. Posts that share nothing do not wait for each other: the
+    source alone is not a key. The locks are taken in one statement, in a fixed order."""
     if db.session.get_bind().dialect.name != "postgresql":
         return
-    for key in sorted({k for k in keys if k}):
-        db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+    keys = {key for key in contacts if key}
+    if provider_id:
+        keys.add(f"provider {source_key} {provider_id}")
+    if not keys:
+        return
+    names = [f"k{n}" for n in range(len(keys))]
+    locks = ", ".join(f"pg_advisory_xact_lock(hashtext(:{name}))" for name in names)
+    db.session.execute(text(f"SELECT {locks}"), dict(zip(names, sorted(keys), strict=True)))
 
 
 def _same_provider_id(
@@ -284,7 +306,6 @@ def _match_or_create_customer(contact: NormalContact, prospect: LeadIn) -> tuple
         customer, rule = Customer(), "new customer"
         db.session.add(customer)
     _fill_customer(customer, contact, prospect)
-    db.session.flush()
     return customer, rule
 
 

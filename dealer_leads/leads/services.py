@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select, text
 from sqlalchemy.orm import joinedload, selectinload
 
 from dealer_leads.auth.models import User
@@ -34,6 +34,9 @@ CALL_OUTCOMES = {
     "wrong_number": "Wrong number",
 }
 SUPERVISING_ROLES = ("supervisor", "admin")
+# The queue counts its leads only this far (and further only to page past it): an exact count
+# would read every lead of a large dealership on each load.
+COUNT_CAP = 1000
 
 
 class LeadNotFound(LookupError):
@@ -60,16 +63,26 @@ class QueueFilters:
 
 @dataclass
 class QueuePage:
+    """One page of the queue. `total` is exact when `total_exact`; otherwise it is a lower
+    bound (the count stopped there), and `pages` the pages known to exist, so the pager can
+    offer the next page as long as leads come back."""
+
     items: list[Lead]
     total: int
     page: int
     per_page: int
     awaiting: int = 0
     args: dict = field(default_factory=dict)
+    total_exact: bool = True
 
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.per_page))
+
+    @property
+    def total_label(self) -> str:
+        """'1,234', or '1,000+' when the count stopped before the end."""
+        return f"{self.total:,}" if self.total_exact else f"{self.total - 1:,}+"
 
     def url_args(self, page: int) -> str:
         return urlencode({**{k: v for k, v in self.args.items() if v}, "page": page})
@@ -131,12 +144,18 @@ _AWAITING = and_(Lead.first_response_at.is_(None), Lead.status.in_(OPEN_STATUSES
 
 def list_queue(viewer: User, filters: QueueFilters, page: int = 1, per_page: int = 50) -> QueuePage:
     """Leads still waiting for a first human response (oldest first), then the rest (newest
-    first). Two index-friendly queries instead of one sort over every lead."""
+    first). Two index-friendly queries instead of one sort over every lead.
+
+    The total is counted up to `COUNT_CAP` leads (or to just past this page, when paging
+    further): beyond that it is shown as "1,000+", and the next page is offered while there are
+    leads after this one."""
     page, per_page = max(1, page), max(1, min(per_page, 200))
     conditions = _filter_conditions(filters, viewer)
     awaiting = db.session.scalar(select(func.count(Lead.id)).where(*conditions, _AWAITING))
-    total = db.session.scalar(select(func.count(Lead.id)).where(*conditions))
     offset = (page - 1) * per_page
+    limit = max(COUNT_CAP, offset + per_page) + 1
+    counted = select(Lead.id).where(*conditions).limit(limit).subquery()
+    total = db.session.scalar(select(func.count()).select_from(counted))
     ids = []
     if offset < awaiting:
         ids += db.session.scalars(
@@ -155,7 +174,7 @@ def list_queue(viewer: User, filters: QueueFilters, page: int = 1, per_page: int
             .offset(rest_offset)
             .limit(per_page - len(ids))
         ).all()
-    return QueuePage(_load_leads(ids), total, page, per_page, awaiting)
+    return QueuePage(_load_leads(ids), total, page, per_page, awaiting, total_exact=total < limit)
 
 
 def _load_leads(ids: list[int]) -> list[Lead]:
@@ -178,17 +197,40 @@ def _load_leads(ids: list[int]) -> list[Lead]:
 
 
 def count_open_by_department(viewer: User) -> dict[str, int]:
-    """Open leads per department: service, parts and finance wait in queues of their own."""
+    """Open leads per department: service, parts and finance wait in queues of their own.
+
+    Grouped by status too, so that `ix_leads_open_by_department` (status, department) serves
+    the count; the statuses are summed here."""
     rows = db.session.execute(
-        select(Lead.department, func.count(Lead.id))
+        select(Lead.department, func.count())
         .where(Lead.merged_into_id.is_(None), Lead.status.in_(OPEN_STATUSES), _visible_to(viewer))
-        .group_by(Lead.department)
+        .group_by(Lead.status, Lead.department)
     )
-    return dict(rows.all())
+    counts: dict[str, int] = {}
+    for department, count in rows:
+        counts[department] = counts.get(department, 0) + count
+    return counts
+
+
+# The distinct sources, one index look-up each (a "loose index scan" over ix_leads_source):
+# each step finds the next source after the previous one. A plain DISTINCT reads every lead on
+# PostgreSQL, which has no skip scan.
+_SOURCES = text(
+    """
+    WITH RECURSIVE found(source) AS (
+        SELECT min(source) FROM leads
+        UNION ALL
+        SELECT (SELECT min(source) FROM leads WHERE source > found.source)
+        FROM found WHERE found.source IS NOT NULL
+    )
+    SELECT source FROM found WHERE source IS NOT NULL
+    """
+)
 
 
 def list_sources() -> list[str]:
-    return list(db.session.scalars(select(Lead.source).distinct().order_by(Lead.source)))
+    """Every source that credited a lead, in order."""
+    return list(db.session.scalars(_SOURCES))
 
 
 def list_advisors(active_only: bool = True) -> list[User]:

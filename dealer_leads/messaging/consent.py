@@ -187,20 +187,35 @@ def record_implied_consent(
 ) -> list[Consent]:
     """Implied consent from an inquiry or a purchase on each channel the customer gave us.
 
+    A channel already covered by a live implied consent lasting as long (or longer) gets no new
+    row. One look-up for all channels (none for a customer not yet saved) and one insert.
     Flush only: intake and the sale own the transaction.
     """
     expires_at = rules.implied_consent_expiry(regime(), basis, at)
-    if customer.id is None:
+    new_customer = customer.id is None
+    if new_customer:
         db.session.flush()
     channels = ["email"] if customer.email else []
     channels += PHONE_CHANNELS if customer.phone else ()
-    fields = {"kind": "implied", "source": source[:200], "given_at": at, "expires_at": expires_at}
-    added = [
-        Consent(customer_id=customer.id, channel=channel, **fields)
-        for channel in channels
-        if not _implied_covered(customer.id, channel, expires_at)
-    ]
-    db.session.add_all(added)
+    if channels and not new_customer:
+        lasts = Consent.expires_at.is_(None)
+        if expires_at is not None:
+            lasts = or_(lasts, Consent.expires_at >= expires_at)
+        live = db.select(Consent.channel).filter_by(
+            customer_id=customer.id, kind="implied", withdrawn_at=None
+        )
+        covered = set(db.session.scalars(live.where(Consent.channel.in_(channels), lasts)))
+        channels = [channel for channel in channels if channel not in covered]
+    if channels:
+        fields = {"kind": "implied", "source": source[:200], "given_at": at}
+        rows = [
+            {"customer_id": customer.id, "channel": channel, "expires_at": expires_at, **fields}
+            for channel in channels
+        ]
+        insert = db.insert(Consent).returning(Consent, sort_by_parameter_order=True)
+        added = list(db.session.scalars(insert, rows))
+    else:
+        added = []
     db.session.flush()
     return added
 
