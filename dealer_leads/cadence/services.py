@@ -40,13 +40,10 @@ def _hours():
     )
 
 
-def choose_plan(lead: Lead, at: datetime, *, hours=None) -> tuple[FollowUpPlan | None, str]:
-    """The first rule that matches the lead picks its plan; the rule is returned as text.
-
-    `hours` (the dealership's, from `_hours()`) is computed here when a rule needs it and not
-    given."""
+def choose_plan(lead: Lead, at: datetime) -> tuple[FollowUpPlan | None, str]:
+    """The first rule that matches the lead picks its plan; the rule is returned as text."""
     interests = {v.interest for v in lead.vehicles}
-    after_hours = None
+    after_hours = not is_open(at, _hours())
     rules = db.session.scalars(select(PlanRule).order_by(PlanRule.position, PlanRule.id))
     for rule in rules:
         if rule.department and rule.department != lead.department:
@@ -57,11 +54,8 @@ def choose_plan(lead: Lead, at: datetime, *, hours=None) -> tuple[FollowUpPlan |
             continue
         if rule.interest and rule.interest not in interests:
             continue
-        if rule.after_hours is not None:
-            if after_hours is None:
-                after_hours = not is_open(at, hours if hours is not None else _hours())
-            if rule.after_hours != after_hours:
-                continue
+        if rule.after_hours is not None and rule.after_hours != after_hours:
+            continue
         if rule.plan.active:
             return rule.plan, _describe_rule(rule)
     return None, "no rule matched"
@@ -83,11 +77,9 @@ def _describe_rule(rule: PlanRule) -> str:
     return f"rule #{rule.position + 1}: " + (", ".join(parts) or "any lead")
 
 
-def _plan_touches(
-    lead: Lead, plan: FollowUpPlan, anchor: datetime, now: datetime, *, hours=None
-) -> list[dict]:
+def _plan_touches(lead: Lead, plan: FollowUpPlan, anchor: datetime, now: datetime) -> list[dict]:
     """The plan's touches for the lead, as rows for one bulk insert (the lead is flushed)."""
-    hours = hours if hours is not None else _hours()
+    hours = _hours()
     specs = [
         StepSpec(
             position=s.position,
@@ -137,21 +129,18 @@ def start_plan(
 ) -> LeadCadence | None:
     """Put the lead on `plan` (or the one the rules choose) from `anchor` (default: now).
 
-    The dealership's hours are worked out once for the choice and the touches, and the
-    touches go in with one INSERT (executemany), not as ORM objects."""
+    The touches go in with one INSERT (executemany), not as ORM objects."""
     rule = reason
-    hours = _hours()
     if plan is None:
-        plan, rule = choose_plan(lead, lead.received_at, hours=hours)
+        plan, rule = choose_plan(lead, lead.received_at)
         if plan is None:
             return None
-    if lead.id is None or lead in db.session.dirty:
-        db.session.flush()  # the touches' rows name the lead and its assignee
+    db.session.flush()  # the touches' rows carry the lead's id and assignee
     cadence = _cadence(lead) or LeadCadence(lead_id=lead.id)
     cadence.plan_id, cadence.state, cadence.reason = plan.id, "active", rule[:200]
     cadence.started_at = cadence.updated_at = now
     db.session.add(cadence)
-    touches = _plan_touches(lead, plan, anchor or now, now, hours=hours)
+    touches = _plan_touches(lead, plan, anchor or now, now)
     if touches:
         db.session.execute(insert(Touch), touches)
     record_event(

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dealer_leads.database import UTCDateTime, now_utc
@@ -83,7 +93,29 @@ class Lead(db.Model):
         Index("ix_leads_queue", "status", "received_at"),
         Index("ix_leads_assigned_to_id_received_at", "assigned_to_id", "received_at"),
         Index("ix_leads_received_at", "received_at"),
-        Index("ix_leads_response_queue", "first_response_at", "received_at"),
+        # Leads awaiting a first response: a few hundred of 100,000, so a partial index. The
+        # status is a column on SQLite, whose planner cannot match `status IN (?, ...)` with
+        # bound parameters against an index predicate; PostgreSQL takes it in the predicate.
+        Index(
+            "ix_leads_awaiting",
+            "status",
+            "received_at",
+            sqlite_where=text("first_response_at IS NULL AND merged_into_id IS NULL"),
+            postgresql_where=text(
+                "first_response_at IS NULL AND merged_into_id IS NULL"
+                f" AND status IN ({', '.join(repr(status) for status in OPEN_STATUSES)})"
+            ),
+        ),
+        # Open leads per department (`count_open_by_department` groups by status, department).
+        # Not a plain index on merged_into_id: the planner would then pick it for the queue's
+        # "answered" list and read every lead.
+        Index(
+            "ix_leads_open_by_department",
+            "status",
+            "department",
+            sqlite_where=text("merged_into_id IS NULL"),
+            postgresql_where=text("merged_into_id IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
