@@ -136,6 +136,9 @@ def take_screenshots(browser, base_url: str, lead_id: int) -> list[str]:
     shoot(desk, "/leads/", "queue.png")
     shoot(desk, f"/leads/{lead_id}", "lead.png", full_page=True)
     shoot(desk, "/leads/review", "review.png")
+    shoot(desk, "/tasks", "tasks.png")
+    shoot(desk, "/plans", "plans.png")
+    shoot(desk, "/inventory/", "inventory.png")
 
     phone = new_page(browser, base_url, problems, viewport=PHONE, is_mobile=True, has_touch=True)
     sign_in(phone)

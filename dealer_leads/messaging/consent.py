@@ -212,8 +212,8 @@ def record_implied_consent(
             {"customer_id": customer.id, "channel": channel, "expires_at": expires_at, **fields}
             for channel in channels
         ]
-        insert = db.insert(Consent).returning(Consent, sort_by_parameter_order=True)
-        added = list(db.session.scalars(insert, rows))
+        added = list(db.session.scalars(db.insert(Consent).returning(Consent), rows))
+        added.sort(key=lambda consent: channels.index(consent.channel))
     else:
         added = []
     db.session.flush()
