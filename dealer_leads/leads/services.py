@@ -82,7 +82,7 @@ class QueuePage:
     @property
     def total_label(self) -> str:
         """'1,234', or '1,000+' when the count stopped before the end."""
-        return f"{self.total:,}" if self.total_exact else f"{self.total - 1:,}+"
+        return f"{self.total:,}" if self.total_exact else f"{COUNT_CAP:,}+"
 
     def url_args(self, page: int) -> str:
         return urlencode({**{k: v for k, v in self.args.items() if v}, "page": page})
