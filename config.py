@@ -89,8 +89,11 @@ class Config:
     INQUIRY_MIN_FILL_SECONDS = _int("INQUIRY_MIN_FILL_SECONDS", 3)
 
     TRIAGE_PAGE_SIZE = _int("TRIAGE_PAGE_SIZE", 50)
-    CADENCE_TICK_SECONDS = _int("CADENCE_TICK_SECONDS", 5)
+    # An auto-response waits for the next tick, half a tick on average (bench: a 5 s tick gave a
+    # median of 2.5 s from post to SMTP, 1 s gave 0.54 s); an idle tick costs under 1 ms.
+    CADENCE_TICK_SECONDS = float(os.environ.get("CADENCE_TICK_SECONDS") or 1)
     CADENCE_BATCH = _int("CADENCE_BATCH", 100)
+    CADENCE_TICK_BUDGET_SECONDS = _int("CADENCE_TICK_BUDGET_SECONDS", 30)
     WORKER_HOUSEKEEPING_MINUTES = _int("WORKER_HOUSEKEEPING_MINUTES", 60)
     IDEMPOTENCY_KEEP_DAYS = _int("IDEMPOTENCY_KEEP_DAYS", 7)
 

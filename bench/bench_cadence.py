@@ -1,15 +1,18 @@
 """`python -m bench.bench_cadence [speed|throughput|idle ...]`: the cadence worker's claims.
 
-- speed: lead posted -> auto-response accepted by a real SMTP server (aiosmtpd, loopback), with
-  gunicorn (2 workers) and `flask worker` (CADENCE_TICK_SECONDS=1) running; 200 leads at 5/s.
-  Target median <= 1 s, p99 <= 3 s. Baselines in the same run: the POST's own round trip, and
-  the same kind of e-mail handed straight to the SMTP server by SmtpSender.
-- throughput: 10,000 due e-mails drained by one worker (SQLite; target >= 200/s) and by one
-  then two workers (PostgreSQL; target two >= 1.6x one), each touch sent exactly once (checked
-  at the SMTP server by Message-ID and recipient, and in outbound_messages). Baseline: the bare
-  SmtpSender on pre-built messages; also a bench-only connection-reusing sender.
-- idle: one `run_due_touches` tick with 100,000 touches scheduled and none due (target <= 20 ms),
-  side by side with the same tick on an empty table.
+- speed (bench_cadence_speed.py): lead posted -> auto-response accepted by a real SMTP server
+  (aiosmtpd, loopback), with gunicorn (2 workers) and `flask worker` (CADENCE_TICK_SECONDS=1)
+  running; 200 leads at 5/s. Target median <= 1 s, p99 <= 3 s. Baselines in the same run: the
+  POST's own round trip, and a comparable e-mail handed straight to the server by SmtpSender.
+- throughput (bench_cadence_worker.py): 10,000 due e-mails drained by one worker process
+  (SQLite; target >= 200/s), by one then two (PostgreSQL, alternating rounds; target two >= 1.6x
+  one), each touch sent exactly once (Message-ID and recipient counted at the SMTP server, one
+  outbound_messages row per touch). Baseline: the bare SmtpSender on pre-built messages; also a
+  bench-only connection-reusing sender, and `flask worker` as shipped (one batch per tick).
+- idle (bench_cadence_worker.py): one `run_due_touches` tick with 100,000 touches scheduled and
+  none due (target <= 20 ms), alternating with the same tick on an empty table.
+
+The table is printed; the figures go to bench/results/<UTC time>-cadence-<names>.json.
 """
 
 from __future__ import annotations

@@ -55,7 +55,7 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
         in_context(cadence_tick),
         "interval",
         id="cadence",
-        seconds=app.config.get("CADENCE_TICK_SECONDS", 5),
+        seconds=app.config.get("CADENCE_TICK_SECONDS", 1),
         replace_existing=True,
     )
     return scheduler

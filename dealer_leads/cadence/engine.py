@@ -39,8 +39,14 @@ class TickReport:
     outcomes: dict[str, int] = field(default_factory=dict)
     flagged: int = 0
 
-    def count(self, outcome: str) -> None:
-        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+    def count(self, outcome: str, n: int = 1) -> None:
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + n
+
+    def add(self, other: TickReport) -> None:
+        """Add another tick's figures to these."""
+        self.claimed, self.flagged = self.claimed + other.claimed, self.flagged + other.flagged
+        for outcome, n in other.outcomes.items():
+            self.count(outcome, n)
 
 
 def claim_due_touches(now: datetime, limit: int, worker: str) -> list[int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 
 from flask import current_app
 
@@ -17,16 +18,23 @@ WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 
 
 def cadence_tick() -> TickReport:
-    """Send what is due, open the tasks that are due, flag claims left by a dead worker."""
+    """Send what is due, open the tasks that are due, flag claims left by a dead worker.
+
+    While batches come back full, claim again (for up to CADENCE_TICK_BUDGET_SECONDS): a
+    backlog drains at the worker's own speed, not one CADENCE_BATCH per CADENCE_TICK_SECONDS."""
     config = current_app.config
-    report = run_due_touches(
-        now_utc(),
-        senders_from_config(config),
-        limit=config.get("CADENCE_BATCH", 100),
-        worker=WORKER_ID,
-    )
-    if report.claimed or report.flagged:
-        log.info(
-            "cadence: claimed %s %s flagged %s", report.claimed, report.outcomes, report.flagged
-        )
-    return report
+    limit = config.get("CADENCE_BATCH", 100)
+    deadline = time.monotonic() + config.get("CADENCE_TICK_BUDGET_SECONDS", 30)
+    senders = senders_from_config(config)
+    total = TickReport()
+    try:
+        while True:
+            report = run_due_touches(now_utc(), senders, limit=limit, worker=WORKER_ID)
+            total.add(report)
+            if report.claimed < limit or time.monotonic() >= deadline:
+                break
+    finally:
+        senders.close()
+    if total.claimed or total.flagged:
+        log.info("cadence: claimed %s %s flagged %s", total.claimed, total.outcomes, total.flagged)
+    return total

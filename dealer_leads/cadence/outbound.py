@@ -43,9 +43,17 @@ class Senders:
     mail: Any
     sms: Any
 
+    def close(self) -> None:
+        """End connections a sender kept open (a reusing SMTP sender)."""
+        for sender in (self.mail, self.sms):
+            getattr(sender, "close", lambda: None)()
+
 
 def senders_from_config(config) -> Senders:
-    return Senders(mail=mail_sender_from_config(config), sms=sms_sender_from_config(config))
+    """The worker's senders: one SMTP connection for a tick's e-mails (close them after)."""
+    return Senders(
+        mail=mail_sender_from_config(config, reuse=True), sms=sms_sender_from_config(config)
+    )
 
 
 @dataclass

@@ -5,8 +5,10 @@ TemporarySendError (timeouts, refused or dropped connections, 4xx replies, our o
 authentication or TLS, which a fixed setting cures) and PermanentSendError (5xx replies to this
 message, an address that cannot be sent to). The server's reply text is in the message.
 
-One connection per message: automatic e-mails go out a few at a time, and a fresh connection
-never meets a relay that timed out an idle one.
+A sender made with `reuse=True` keeps its connection for the next message (the worker's tick
+sends a batch) and checks it with NOOP first, so a relay that timed out an idle connection is
+met with a fresh one before anything is sent; `close()` ends it. Otherwise one connection per
+message.
 """
 
 from __future__ import annotations
@@ -77,24 +79,48 @@ class SmtpSender:
         password: str = "",
         use_tls: bool = True,
         timeout: float = DEFAULT_TIMEOUT,
+        reuse: bool = False,
     ):
         self.host, self.port = host, port
         self.username, self.password = username, password
-        self.use_tls, self.timeout = use_tls, timeout
+        self.use_tls, self.timeout, self.reuse = use_tls, timeout, reuse
+        self._smtp: smtplib.SMTP | None = None
 
     def send(self, message: EmailMessage) -> str:
         """Hand the message to the relay; returns its Message-ID."""
         message_id = _message_id(message)
         recipients = _recipients(message)
-        try:
-            smtp = self._connect()
-        except (smtplib.SMTPException, OSError) as error:  # timeouts, refusals, TLS, DNS, login
-            raise TemporarySendError(f"SMTP {self.host}:{self.port}: {error}") from error
+        smtp = self._open()
         try:
             self._deliver(smtp, message, recipients)
+        except TemporarySendError:
+            self.close()  # dropped, or stopped mid-transaction: never reuse it
+            raise
         finally:
-            _quit(smtp)
+            if not self.reuse:
+                self.close()
         return message_id
+
+    def close(self) -> None:
+        """End the connection kept for reuse, if any."""
+        if self._smtp is not None:
+            smtp, self._smtp = self._smtp, None
+            _quit(smtp)
+
+    def _open(self) -> smtplib.SMTP:
+        """The kept connection if it still answers NOOP, else a new one."""
+        if self._smtp is not None:
+            try:
+                if self._smtp.noop()[0] == 250:
+                    return self._smtp
+            except (smtplib.SMTPException, OSError):
+                pass
+            self.close()
+        try:
+            self._smtp = self._connect()
+        except (smtplib.SMTPException, OSError) as error:  # timeouts, refusals, TLS, DNS, login
+            raise TemporarySendError(f"SMTP {self.host}:{self.port}: {error}") from error
+        return self._smtp
 
     def _connect(self) -> smtplib.SMTP:
         """Connected, greeted, secured and signed in: any failure here is temporary."""
@@ -169,8 +195,9 @@ class LogSender:
         return message_id
 
 
-def mail_sender_from_config(config: Mapping) -> MailSender:
-    """SmtpSender from the MAIL_* settings, or LogSender when MAIL_SERVER is empty."""
+def mail_sender_from_config(config: Mapping, *, reuse: bool = False) -> MailSender:
+    """SmtpSender from the MAIL_* settings, or LogSender when MAIL_SERVER is empty; `reuse`
+    keeps one connection for many messages (close the sender when done)."""
     if not config.get("MAIL_SERVER"):
         return LogSender()
     return SmtpSender(
@@ -180,4 +207,5 @@ def mail_sender_from_config(config: Mapping) -> MailSender:
         password=config.get("MAIL_PASSWORD") or "",
         use_tls=bool(config.get("MAIL_USE_TLS", True)),
         timeout=float(config.get("MAIL_TIMEOUT") or DEFAULT_TIMEOUT),
+        reuse=reuse,
     )

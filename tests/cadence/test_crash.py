@@ -77,12 +77,12 @@ def database(request, tmp_path) -> Iterator[str]:
             drop_postgres_database(server, url)
 
 
-def _wait_for(condition, timeout: float) -> bool:
+def _wait_for(condition, timeout: float, step: float = 0.01) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
             return True
-        time.sleep(0.01)
+        time.sleep(step)
     return condition()
 
 
@@ -163,7 +163,7 @@ def _finish(workers: Workers) -> None:
         db.session.remove()
         return (left == 0 and _held_by(worker) == 0) or worker.poll() is not None
 
-    finished = _wait_for(done, 90)
+    finished = _wait_for(done, 90, step=0.1)
     assert finished and worker.poll() is None, f"the last worker did not finish:\n{workers.tail()}"
     worker.terminate()
     assert worker.wait(timeout=15) == 0
