@@ -52,6 +52,18 @@ class Config:
     IMAP_USERNAME = os.environ.get("IMAP_USERNAME", "")
     IMAP_PASSWORD = os.environ.get("IMAP_PASSWORD", "")
     IMAP_USE_SSL = _bool("IMAP_USE_SSL", True)
+    # The leads mailbox (IMAP polling, the inbound e-mail webhook, forwarding).
+    IMAP_FOLDER = os.environ.get("IMAP_FOLDER", "INBOX")
+    IMAP_MOVE_TO = os.environ.get("IMAP_MOVE_TO", "")  # processed messages are moved here if set
+    IMAP_POLL_SECONDS = _int("IMAP_POLL_SECONDS", 30)
+    IMAP_PROCESSED_FLAGS = os.environ.get("IMAP_PROCESSED_FLAGS", "\\Seen \\Flagged")
+    IMAP_TIMEOUT_SECONDS = _int("IMAP_TIMEOUT_SECONDS", 30)
+    IMAP_SSL_CA_FILE = os.environ.get("IMAP_SSL_CA_FILE", "")  # trust a private CA too
+    IMAP_BATCH = _int("IMAP_BATCH", 200)  # messages fetched per IMAP round trip
+    # Over this, a message is kept with its headers only and marked "too large".
+    MAX_INBOUND_EMAIL_BYTES = _int("MAX_INBOUND_EMAIL_BYTES", 25 * 1024 * 1024)
+    # How often the worker forwards new service/parts/finance leads of every channel.
+    FORWARD_SECONDS = _int("FORWARD_SECONDS", 30)
     SMS_API_URL = os.environ.get("SMS_API_URL", "")
     SMS_ACCOUNT_SID = os.environ.get("SMS_ACCOUNT_SID", "")
     SMS_AUTH_TOKEN = os.environ.get("SMS_AUTH_TOKEN", "")
@@ -96,6 +108,29 @@ class Config:
     CADENCE_TICK_BUDGET_SECONDS = _int("CADENCE_TICK_BUDGET_SECONDS", 30)
     WORKER_HOUSEKEEPING_MINUTES = _int("WORKER_HOUSEKEEPING_MINUTES", 60)
     IDEMPOTENCY_KEEP_DAYS = _int("IDEMPOTENCY_KEEP_DAYS", 7)
+
+    # Appointments.
+    APPOINTMENT_SWEEP_SECONDS = _int("APPOINTMENT_SWEEP_SECONDS", 60)
+    NO_SHOW_AFTER_MINUTES = _int("NO_SHOW_AFTER_MINUTES", 30)
+    SELF_SCHEDULE_DAYS = _int("SELF_SCHEDULE_DAYS", 14)
+    APPOINTMENT_MINUTES = _int("APPOINTMENT_MINUTES", 60)  # default length of a visit
+    APPOINTMENT_SLOT_MINUTES = _int("APPOINTMENT_SLOT_MINUTES", 30)  # self-scheduling grid
+    SELF_SCHEDULE_NOTICE_MINUTES = _int("SELF_SCHEDULE_NOTICE_MINUTES", 120)
+    SELF_SCHEDULE_LINK_DAYS = _int("SELF_SCHEDULE_LINK_DAYS", 30)
+
+    # Inventory feeds.
+    FEEDS_DIR = os.environ.get("FEEDS_DIR", str(INSTANCE_DIR / "feeds"))
+    FEED_BUILD_MINUTES = _int("FEED_BUILD_MINUTES", 15)
+    FEED_MIN_PHOTOS = _int("FEED_MIN_PHOTOS", 0)  # publish only vehicles with N real photos
+    # The same photo bytes on this many vehicles: a stock picture, treated as a placeholder.
+    FEED_SHARED_PHOTO_VEHICLES = _int("FEED_SHARED_PHOTO_VEHICLES", 5)
+    # A build that would drop more than this share of the listed vehicles is held.
+    FEED_MAX_REMOVED_PERCENT = _int("FEED_MAX_REMOVED_PERCENT", 50)
+    FEED_CSV_COLUMNS = os.environ.get("FEED_CSV_COLUMNS", "")  # "Header=field, …"; "" = default
+    FEED_VDP_URL = os.environ.get("FEED_VDP_URL", "{site}/inventory/{vin}")  # {site} {vin} {stock}
+    FEED_STORE_CODE = os.environ.get("FEED_STORE_CODE", "main")
+    FEED_CURRENCY = os.environ.get("FEED_CURRENCY", "")  # "" = from the dealership's country
+    FEED_BATCH = _int("FEED_BATCH", 500)
 
 
 class ProductionConfig(Config):

@@ -1,14 +1,17 @@
 """Photos: the published files of a 12-megapixel camera JPEG, time and peak memory.
 
-`make_derivatives` (one JPEG decode at a reduced DCT scale, each size made from the one before)
-against, in the same run:
+`make_derivatives` (one JPEG decode at a reduced DCT scale, each size made from the one before,
+encoded in `photos.THREADS` worker threads while the next is made) against, in the same run:
 
 - naive: what one writes first with Pillow: a full decode, `exif_transpose`, a LANCZOS resize
   from the full image for each size, the same JPEG and WebP settings;
 - pyvips: `thumbnail_buffer` per size (libvips' shrink-on-load), the practical limit; and
   pyvips-1: one `thumbnail_buffer` to 1600 px, then `thumbnail_image` from it;
-- encode: only the encoding of the eight files (same pixels, same settings): the floor that every
-  pipeline pays, shown so that the time of the pixel work alone can be read.
+- encode: only the encoding of the eight files (same pixels, same settings, one thread): the
+  floor that every single-threaded pipeline pays, shown so that the time of the pixel work alone
+  can be read;
+- ours-1: `make_derivatives(threads=1)`, everything in the calling thread, like the naive
+  baseline: how much of the gain is the work saved and how much the second thread.
 
 Every variant runs in a fresh subprocess (interleaved, `--rounds` times), so that its peak RSS
 (`ru_maxrss` after the first call, less before it) is its own: Pillow's and libvips' pixel
@@ -44,7 +47,7 @@ from dealer_leads.inventory import photos
 TARGET_SPEEDUP = 3.0  # naive time / ours
 TARGET_MEMORY = 0.5  # ours peak RSS / naive
 TARGET_VIPS = 2.0  # ours time / pyvips
-VARIANTS = ("ours", "naive", "pyvips", "pyvips-1", "encode")
+VARIANTS = ("ours", "naive", "pyvips", "pyvips-1", "encode", "ours-1")
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "photos"
 RESULTS = Path(__file__).resolve().parent / "results" / "photos.json"
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,6 +108,11 @@ def _save_both(img: Image.Image) -> list[bytes]:
 def ours(data: bytes) -> list[bytes]:
     """The pipeline under test."""
     return [derivative.data for derivative in photos.make_derivatives(data)]
+
+
+def ours_one_thread(data: bytes) -> list[bytes]:
+    """The pipeline under test without worker threads."""
+    return [derivative.data for derivative in photos.make_derivatives(data, threads=1)]
 
 
 def vips_functions() -> tuple[Callable[[bytes], list[bytes]], Callable[[bytes], list[bytes]]]:
@@ -168,7 +176,7 @@ def _function(variant: str, data: bytes) -> Callable[[bytes], list[bytes]]:
         return per_size if variant == "pyvips" else one_decode
     if variant == "encode":
         return _encode_only(data)
-    return {"ours": ours, "naive": naive_derivatives}[variant]
+    return {"ours": ours, "ours-1": ours_one_thread, "naive": naive_derivatives}[variant]
 
 
 def _peak_rss() -> int:
@@ -274,6 +282,8 @@ def _ratios(variants: dict) -> dict:
         "memory_ratio": round(ours["rss_mib"] / naive["rss_mib"], 3),
         "traced_ratio": round(ours["traced_mib"] / max(naive["traced_mib"], 0.1), 3),
         "speedup_best": round(naive["best_ms"] / ours["best_ms"], 2),
+        "speedup_one_thread": round(naive["median_ms"] / variants["ours-1"]["median_ms"], 2),
+        "threads": photos.THREADS,
         "speedup_without_encoding": round(
             (naive["median_ms"] - encode["median_ms"]) / (ours["median_ms"] - encode["median_ms"]),
             2,
@@ -366,6 +376,12 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"best of runs instead of medians: {figures['speedup_best']:.2f}x, "
         f"{figures['speedup_without_encoding_best']:.2f}x less encoding"
+    )
+    print(
+        f"parallelism: {figures['threads']} worker threads give {figures['speedup']:.2f}x, "
+        f"one thread (ours-1) {figures['speedup_one_thread']:.2f}x; "
+        f"1-minute load average {figures['load_average']['start'][0]} at the start, "
+        f"{figures['load_average']['end'][0]} at the end"
     )
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(figures, indent=2) + "\n")

@@ -6,8 +6,9 @@
 - worker: the real scheduler (`build_scheduler`) with a tick below the 1 s that the integer
   setting CADENCE_TICK_SECONDS allows: what a sub-second or immediate trigger would give.
 
-`ReusingSmtpSender` is a bench-only prototype of a sender that keeps one SMTP connection for a
-tick's messages (the proposal in the cadence report); the app does not use it.
+`ReusingSmtpSender` is the bench-only prototype of a sender that keeps one SMTP connection for a
+tick's messages; the app's own SmtpSender has done so since (`reuse=True` in the worker), so the
+"reusing" legs now wrap a reusing sender and measure the same thing.
 """
 
 from __future__ import annotations

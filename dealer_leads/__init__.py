@@ -64,21 +64,31 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from dealer_leads.admin.directory_views import bp as directory_bp
     from dealer_leads.admin.views import bp as admin_bp
     from dealer_leads.api.keys_views import bp as api_keys_bp
     from dealer_leads.api.photos import bp as api_photos_bp
     from dealer_leads.api.vehicles import bp as api_vehicles_bp
     from dealer_leads.api.views import bp as api_bp
+    from dealer_leads.appointments.api import bp as appointments_api_bp
+    from dealer_leads.appointments.public_views import bp as booking_bp
+    from dealer_leads.appointments.views import bp as appointments_bp
     from dealer_leads.auth.views import bp as auth_bp
     from dealer_leads.cadence.views import bp as cadence_bp
+    from dealer_leads.inventory.feed_views import bp as feeds_bp
     from dealer_leads.inventory.photo_views import bp as photos_bp
+    from dealer_leads.inventory.promotion_views import bp as promotions_bp
     from dealer_leads.inventory.views import bp as inventory_bp
     from dealer_leads.leads.inquiry_views import bp as inquiry_bp
     from dealer_leads.leads.merge_views import bp as merge_bp
     from dealer_leads.leads.views import bp as leads_bp
+    from dealer_leads.messaging.inbound_api import bp as inbound_email_api_bp
+    from dealer_leads.messaging.mailbox_views import bp as mailbox_bp
     from dealer_leads.messaging.sms_views import bp as sms_bp
     from dealer_leads.messaging.template_views import bp as templates_bp
     from dealer_leads.messaging.views import bp as unsubscribe_bp
+    from dealer_leads.reports.customer_views import bp as customers_bp
+    from dealer_leads.reports.views import bp as reports_bp
 
     pages = (
         auth_bp,
@@ -92,9 +102,24 @@ def register_blueprints(app: Flask) -> None:
         templates_bp,
         unsubscribe_bp,
         cadence_bp,
+        mailbox_bp,
+        directory_bp,
+        appointments_bp,
+        booking_bp,
+        feeds_bp,
+        promotions_bp,
+        reports_bp,
+        customers_bp,
     )
     # Bearer keys and signed provider webhooks, not cookies: no CSRF.
-    apis = (api_bp, api_vehicles_bp, api_photos_bp, sms_bp)
+    apis = (
+        api_bp,
+        api_vehicles_bp,
+        api_photos_bp,
+        sms_bp,
+        inbound_email_api_bp,
+        appointments_api_bp,
+    )
     for blueprint in (*pages, *apis):
         app.register_blueprint(blueprint)
     for blueprint in apis:
@@ -147,9 +172,20 @@ def register_commands(app: Flask) -> None:
     from dealer_leads.cadence.cli import plans_cli
     from dealer_leads.demo.cli import demo_cli
     from dealer_leads.inventory.cli import inventory_cli
+    from dealer_leads.inventory.feed_cli import feeds_cli
+    from dealer_leads.leads.cli import leads_cli
     from dealer_leads.worker import worker_command
 
-    commands = (users_cli, api_keys_cli, demo_cli, inventory_cli, plans_cli, worker_command)
+    commands = (
+        users_cli,
+        api_keys_cli,
+        demo_cli,
+        inventory_cli,
+        feeds_cli,
+        leads_cli,
+        plans_cli,
+        worker_command,
+    )
     for command in commands:
         app.cli.add_command(command)
 

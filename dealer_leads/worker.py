@@ -11,9 +11,13 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from dealer_leads.appointments.jobs import sweep_appointments
 from dealer_leads.cadence.jobs import cadence_tick
+from dealer_leads.inventory.feed_jobs import build_feeds
 from dealer_leads.inventory.photo_jobs import process_pending_photos
 from dealer_leads.leads.jobs import purge_idempotency_keys
+from dealer_leads.messaging.forwarding_jobs import forward_department_leads
+from dealer_leads.messaging.mailbox_jobs import poll_mailbox
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +60,34 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
         "interval",
         id="cadence",
         seconds=app.config.get("CADENCE_TICK_SECONDS", 1),
+        replace_existing=True,
+    )
+    scheduler.add_job(  # the leads mailbox (does nothing until IMAP_HOST is set)
+        in_context(poll_mailbox),
+        "interval",
+        id="mailbox",
+        seconds=app.config["IMAP_POLL_SECONDS"],
+        replace_existing=True,
+    )
+    scheduler.add_job(  # service, parts and finance leads to the department's address
+        in_context(forward_department_leads),
+        "interval",
+        id="forwarding",
+        seconds=app.config.get("FORWARD_SECONDS", 30),
+        replace_existing=True,
+    )
+    scheduler.add_job(  # no-shows, and booked vehicles that sold or changed price
+        in_context(sweep_appointments),
+        "interval",
+        id="appointments",
+        seconds=app.config["APPOINTMENT_SWEEP_SECONDS"],
+        replace_existing=True,
+    )
+    scheduler.add_job(  # the feed files behind the pull URLs
+        in_context(build_feeds),
+        "interval",
+        id="feeds",
+        minutes=app.config["FEED_BUILD_MINUTES"],
         replace_existing=True,
     )
     return scheduler

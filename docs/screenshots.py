@@ -42,6 +42,8 @@ CHROMIUM_ARGS = [
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 SUPERVISOR = "supervisor@demo.dealer"
+ADVISOR = "advisor1@demo.dealer"
+WEBMASTER = "webmaster@demo.dealer"
 MAX_TIMELINE = 14  # a rich timeline that still fits one screenshot
 
 
@@ -115,7 +117,7 @@ def sign_in(page, email: str = SUPERVISOR) -> None:
     page.locator("input[name=email]").fill(email)
     page.locator("input[name=password]").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/leads/")
+    page.wait_for_load_state()
 
 
 def shoot(page, path: str, name: str, full_page: bool = False) -> None:
@@ -133,16 +135,31 @@ def take_screenshots(browser, base_url: str, lead_id: int) -> list[str]:
 
     desk = new_page(browser, base_url, problems)
     sign_in(desk)
+    shoot(desk, "/dashboard", "dashboard.png")
     shoot(desk, "/leads/", "queue.png")
     shoot(desk, f"/leads/{lead_id}", "lead.png", full_page=True)
     shoot(desk, "/leads/review", "review.png")
     shoot(desk, "/tasks", "tasks.png")
     shoot(desk, "/plans", "plans.png")
     shoot(desk, "/inventory/", "inventory.png")
+    shoot(desk, "/appointments?span=week", "appointments.png")
+    shoot(desk, "/mailbox", "mailbox.png")
+    shoot(desk, "/customers", "customers.png")
+
+    webmaster = new_page(browser, base_url, problems)
+    sign_in(webmaster, WEBMASTER)
+    webmaster.goto("/inventory/feeds")
+    webmaster.get_by_role("button", name="Build now").click()  # the report comes with a build
+    webmaster.wait_for_load_state()
+    shoot(webmaster, "/inventory/feeds", "feeds.png")
 
     phone = new_page(browser, base_url, problems, viewport=PHONE, is_mobile=True, has_touch=True)
     sign_in(phone)
     shoot(phone, "/leads/", "queue-phone.png")
+
+    advisor = new_page(browser, base_url, problems, viewport=PHONE, is_mobile=True, has_touch=True)
+    sign_in(advisor, ADVISOR)
+    shoot(advisor, "/appointments", "board-phone.png")
     return problems
 
 

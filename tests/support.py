@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import socket
 import threading
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, make_url, text
 from werkzeug.serving import make_server
 
@@ -66,3 +68,47 @@ def drop_postgres_database(server_url: str, test_url: str) -> None:
     with engine.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     engine.dispose()
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (yet)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class CollectingSmtp:
+    """An SMTP server's handler that accepts everything and keeps the envelopes."""
+
+    def __init__(self):
+        self.envelopes = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 OK queued"
+
+
+@contextmanager
+def smtp_server(handler=None):
+    """A real SMTP server (aiosmtpd) on a loopback port; yields (handler, port)."""
+    handler = handler or CollectingSmtp()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield handler, controller.port
+    finally:
+        controller.stop()
+
+
+@contextmanager
+def app_smtp(app, **config):
+    """smtp_server, with the app's mail settings pointing at it; yields the handler."""
+    with smtp_server() as (handler, port):
+        app.config.update(
+            MAIL_SERVER="127.0.0.1",
+            MAIL_PORT=port,
+            MAIL_USE_TLS=False,
+            MAIL_DEFAULT_SENDER="Maple Ridge Motors <leads@dealer.example>",
+            **config,
+        )
+        yield handler

@@ -18,9 +18,22 @@ PAGES = [
     ("/settings/api-keys",     302,  403,        403,     200,       200),
     ("/admin/users",           302,  403,        403,     403,       200),
     ("/admin/settings",        302,  403,        403,     403,       200),
+    ("/inventory/feeds",       302,  403,        403,     200,       200),
+    ("/inventory/promotions",  302,  200,        403,     200,       200),
+    ("/dashboard",             302,  200,        403,     403,       200),
+    ("/dashboard/objectives",  302,  200,        403,     403,       200),
+    ("/customers",             302,  200,        403,     403,       200),
+    ("/customers/export.csv",  302,  200,        403,     403,       200),
     ("/inquiry",               200,  200,        200,     200,       200),
     ("/login",                 200,  200,        200,     200,       200),
     ("/api/v1/openapi.json",   200,  200,        200,     200,       200),
+    ("/mailbox",               302,  200,        403,     403,       200),
+    ("/directory",             302,  200,        200,     200,       200),
+    ("/directory.vcf",         302,  200,        200,     200,       200),
+    ("/appointments",          302,  200,        200,     403,       200),
+    ("/appointments/calendar", 302,  200,        200,     403,       200),
+    ("/calendar/unknown.ics",  404,  404,        404,     404,       404),
+    ("/book/forged-token",     404,  404,        404,     404,       404),
 ]
 # fmt: on
 ROLES = [ANON, "supervisor", "advisor", "webmaster", "admin"]

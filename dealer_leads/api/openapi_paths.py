@@ -373,6 +373,229 @@ WEBHOOK_PATHS = {
     },
 }
 
+# --- the leads mailbox ---------------------------------------------------------------------------
+
+_MAIL_OUTCOME = {
+    "type": "object",
+    "required": ["inbound_id", "kind", "lead_ids", "detail"],
+    "properties": {
+        "inbound_id": {"type": "integer", "description": "The stored message"},
+        "kind": {
+            "type": "string",
+            "enum": [
+                "adf",
+                "inquiry",
+                "reply",
+                "bounce",
+                "auto_reply",
+                "notice",
+                "needs_review",
+                "duplicate",
+            ],
+        },
+        "lead_ids": {"type": "array", "items": {"type": "integer"}},
+        "detail": {"type": "string"},
+    },
+}
+
+
+def _mail_answer(description: str) -> dict:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": _MAIL_OUTCOME}},
+    }
+
+
+MAIL_PATHS = {
+    "/inbound/email": {
+        "post": {
+            "operationId": "receiveEmail",
+            "summary": "A raw e-mail (RFC 822) for the leads mailbox",
+            "description": (
+                "Stored raw, then acted on: ADF in the message (text, HTML or an .xml "
+                "attachment) or a plain inquiry becomes a lead; a reply to one of our e-mails "
+                "pauses the lead's automatic follow-up; a delivery-status notification (RFC "
+                "3464) marks the address bounced; an automatic reply or out-of-office is noted "
+                "on the lead. A Message-ID already received is not acted on twice. Nothing is "
+                "ever sent back to the sender."
+            ),
+            "tags": ["webhooks"],
+            "requestBody": {
+                "required": True,
+                "content": {"message/rfc822": {"schema": {"type": "string", "format": "binary"}}},
+            },
+            "responses": {
+                "201": _mail_answer("The message made one or more new leads"),
+                "200": _mail_answer("Acted on: a reply, bounce, note, or a repeat"),
+                "202": _mail_answer("Stored as needs review for a person"),
+                "400": error("An empty body; code `empty_body`"),
+                **_KEY_REFUSALS,
+                "413": error(
+                    "The message is over MAX_INBOUND_EMAIL_BYTES; its headers are kept for "
+                    "review; code `payload_too_large`"
+                ),
+                "415": error("Not sent as message/rfc822; code `unsupported_media_type`"),
+            },
+        },
+    },
+}
+
+# --- appointments ------------------------------------------------------------------------------
+
+_APPOINTMENT = {
+    "type": "object",
+    "required": ["id", "lead_id", "advisor_email", "starts_at", "ends_at", "kind", "status"],
+    "properties": {
+        "id": {"type": "integer"},
+        "lead_id": {"type": "integer"},
+        "advisor_email": {"type": "string", "format": "email"},
+        "starts_at": DATETIME,
+        "ends_at": DATETIME,
+        "kind": {"type": "string", "enum": ["test_drive", "appraisal", "delivery", "general"]},
+        "status": {
+            "type": "string",
+            "enum": ["booked", "confirmed", "shown", "no_show", "sold", "cancelled"],
+        },
+        "notes": {"type": "string"},
+        "sequence": {"type": "integer", "description": "Rises on every change (RFC 5545)"},
+        "booked_via": {"type": "string", "enum": ["staff", "api", "customer"]},
+        "vehicles": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "vin": {"type": "string"},
+                    "stock": {"type": "string"},
+                    "status": {"type": "string", "description": "Live stock status"},
+                    "status_at_booking": {"type": "string"},
+                    "price_at_booking": {"type": "string", "nullable": True},
+                },
+            },
+        },
+    },
+}
+_APPOINTMENT_INPUT = {
+    "type": "object",
+    "required": ["advisor_email", "starts_at"],
+    "additionalProperties": False,
+    "properties": {
+        "advisor_email": {"type": "string", "format": "email"},
+        "starts_at": {**DATETIME, "description": "ISO 8601 with its UTC offset"},
+        "duration_minutes": {"type": "integer", "minimum": 15, "maximum": 480, "default": 60},
+        "kind": {
+            "type": "string",
+            "enum": ["test_drive", "appraisal", "delivery", "general"],
+            "default": "general",
+        },
+        "vehicle_vins": {
+            "type": "array",
+            "maxItems": 5,
+            "items": {"type": "string", "description": "VIN or stock number"},
+        },
+        "notes": text(2000),
+    },
+}
+_APPOINTMENT_CHANGE = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "starts_at": DATETIME,
+        "duration_minutes": {"type": "integer", "minimum": 15, "maximum": 480},
+        "advisor_email": {"type": "string", "format": "email"},
+        "status": {
+            "type": "string",
+            "enum": ["confirmed", "shown", "no_show", "sold", "cancelled"],
+        },
+    },
+}
+
+
+def _appointment_answer(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": _APPOINTMENT}}}
+
+
+_SLOT_REFUSALS = {
+    "400": _shared("BadRequest"),
+    **_KEY_REFUSALS,
+    "404": _shared("NotFound"),
+    "409": error("The advisor has another visit then (code `slot_taken`)"),
+    "422": error(
+        "A time in the past (`in_the_past`), outside showroom hours (`outside_hours`), or "
+        "another field that cannot be used; `fields` names it"
+    ),
+}
+_ID = {"name": "appointment_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+
+APPOINTMENT_PATHS = {
+    "/leads/{lead_id}/appointments": {
+        "post": {
+            "operationId": "bookAppointment",
+            "summary": "Book a showroom visit for a lead (the customer gets the invitation)",
+            "tags": ["appointments"],
+            "parameters": [
+                {"name": "lead_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _APPOINTMENT_INPUT}},
+            },
+            "responses": {"201": _appointment_answer("The appointment"), **_SLOT_REFUSALS},
+        },
+    },
+    "/appointments": {
+        "get": {
+            "operationId": "listAppointments",
+            "summary": "Appointments by start time (at most 500)",
+            "tags": ["appointments"],
+            "parameters": [
+                _query("advisor_email", {"type": "string"}, "Only this advisor's visits"),
+                _query("advisor", {"type": "string"}, "The same, by e-mail or user id"),
+                _query("from", DATETIME, "Starting at or after (UTC if no offset)"),
+                _query("to", DATETIME, "Starting before (exclusive; UTC if no offset)"),
+            ],
+            "responses": {
+                "200": {
+                    "description": "The appointments",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {"items": {"type": "array", "items": _APPOINTMENT}},
+                            }
+                        }
+                    },
+                },
+                "400": _shared("BadRequest"),
+                **_KEY_REFUSALS,
+            },
+        },
+    },
+    "/appointments/{appointment_id}": {
+        "get": {
+            "operationId": "getAppointment",
+            "summary": "One appointment",
+            "tags": ["appointments"],
+            "parameters": [_ID],
+            "responses": {
+                "200": _appointment_answer("The appointment"),
+                **_KEY_REFUSALS,
+                "404": _shared("NotFound"),
+            },
+        },
+        "patch": {
+            "operationId": "changeAppointment",
+            "summary": "Move a visit, hand it to another advisor, or set its status",
+            "tags": ["appointments"],
+            "parameters": [_ID],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _APPOINTMENT_CHANGE}},
+            },
+            "responses": {"200": _appointment_answer("The changed appointment"), **_SLOT_REFUSALS},
+        },
+    },
+}
+
 # --- meta --------------------------------------------------------------------------------------
 
 META_PATHS = {
@@ -392,4 +615,11 @@ META_PATHS = {
     },
 }
 
-PATHS = {**LEAD_PATHS, **INVENTORY_PATHS, **WEBHOOK_PATHS, **META_PATHS}
+PATHS = {
+    **LEAD_PATHS,
+    **INVENTORY_PATHS,
+    **WEBHOOK_PATHS,
+    **MAIL_PATHS,
+    **APPOINTMENT_PATHS,
+    **META_PATHS,
+}

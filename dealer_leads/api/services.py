@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from dealer_leads.auth.models import API_SCOPES, ApiKey
-from dealer_leads.database import now_utc
+from dealer_leads.database import now_utc, read_only_begin
 from dealer_leads.extensions import db
 from dealer_leads.leads.channels import InvalidPayload
 from dealer_leads.leads.ingest import body_hash, process_inbound, store_inbound
@@ -115,10 +115,22 @@ def revoke_api_key(key_id: int, now: datetime | None = None) -> ApiKey:
 
 
 def authenticate_api_key(token: str | None, now: datetime | None = None) -> ApiKey:
-    """The live key matching `token`; notes when it was last used (commits)."""
+    """The live key matching `token`; notes when it was last used (commits).
+
+    On SQLite, when no transaction is open, the look-up is a read of its own (a deferred
+    BEGIN, ended at once): a POST then takes the write lock when it first writes, not from the
+    key check on.
+    """
     if not token:
         raise MissingApiKey("send an API key as 'Authorization: Bearer <key>'")
-    key = db.session.scalar(db.select(ApiKey).where(ApiKey.key_hash == ApiKey.hash_key(token)))
+    query = db.select(ApiKey).where(ApiKey.key_hash == ApiKey.hash_key(token))
+    session = db.session()
+    if _may_read_apart(session):
+        with read_only_begin(), session.no_autoflush:
+            key = session.scalar(query)
+        _end_read(session)
+    else:
+        key = session.scalar(query)
     if key is None:
         raise UnknownApiKey("this API key is not known")
     if key.revoked_at is not None:
@@ -128,6 +140,23 @@ def authenticate_api_key(token: str | None, now: datetime | None = None) -> ApiK
         key.last_used_at = now
         db.session.commit()
     return key
+
+
+def _may_read_apart(session) -> bool:
+    """SQLite, no transaction open and nothing waiting to be flushed: a read can be ended at
+    once without committing anyone's work."""
+    if session.in_transaction() or session.new or session.dirty or session.deleted:
+        return False
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def _end_read(session) -> None:
+    """End a transaction that only read, keeping what it loaded (nothing to expire: no writes)."""
+    expire, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
 
 
 @dataclass

@@ -36,3 +36,17 @@ def list_command() -> None:
     for user in list_users():
         state = "active" if user.active else "disabled"
         click.echo(f"{user.id}\t{user.email}\t{user.role}\t{user.name}\t{state}")
+
+
+@users_cli.command("calendar-url")
+@click.argument("email")
+@click.option("--reset", is_flag=True, help="Make a new address; the old one stops working.")
+def calendar_url_command(email: str, reset: bool) -> None:
+    """Print the user's private calendar subscription URL alone on the last line."""
+    from dealer_leads.appointments.board import calendar_url_for
+
+    try:
+        url = calendar_url_for(email, reset=reset)
+    except LookupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(url)

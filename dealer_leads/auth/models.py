@@ -30,6 +30,8 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     on_shift: Mapped[bool] = mapped_column(default=True)
     last_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The secret in the advisor's calendar subscription URL; reset makes the old URL stop.
+    calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 
     @property

@@ -107,12 +107,15 @@ PLANS = {
     "appointment_confirmation": (
         "Appointment confirmation",
         "Offsets from the appointment's "
-        "start: confirmation at booking, reminders the day before "
+        "start: confirmation at booking (the e-mail with the calendar invitation and a text "
+        "go at once), reminders by e-mail and text the day before "
         "and two hours before.",
         [
             _step(-DAY, "auto_email", "appointment_reminder"),
-            _step(-2 * HOUR, "auto_sms", "appointment_reminder_sms"),
+            _step(-DAY, "auto_sms", "appointment_reminder_sms"),
             _call(-3 * HOUR, "Confirm the appointment by phone"),
+            _step(-2 * HOUR, "auto_email", "appointment_reminder"),
+            _step(-2 * HOUR, "auto_sms", "appointment_reminder_sms"),
         ],
     ),
     "noshow_rebook": (
@@ -168,7 +171,17 @@ EXTRA_TEMPLATES = [
         "{{ vehicle.title or 'vehicle' }}? I can hold it for a test drive: reply with a "
         "day that suits you.",
         "body_html": "",
-    }
+    },
+    {
+        "key": "appointment_confirmation_sms",
+        "name": "Appointment confirmation (text)",
+        "channel": "sms",
+        "subject": "",
+        "body_text": "Hi {{ customer.first_name or 'there' }}, you're booked at "
+        "{{ dealership.name }} {{ appointment.when }}. Reply C to confirm, or reply with a "
+        "better time. - {{ advisor.first_name }}. Reply STOP to opt out.",
+        "body_html": "",
+    },
 ]
 
 

@@ -3,19 +3,28 @@
 A touch is claimed (status 'claimed', committed) before anything is sent, and its outcome is
 committed right after. A claim that never got an outcome (the worker died between the two) is
 flagged 'unknown' for a person to look at; it is never sent again by itself.
+
+A claimed batch is loaded in a few queries (`batch.load_batch`) and its objects are kept
+through the per-touch commits (not expired by each one), so a touch costs its writes and its
+commit, not a dozen reads. Messages go out through `outbound.Courier` while the next touch is
+composed; each outcome is still committed before the following message is handed over.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
 from dealer_leads.cadence import outbound
-from dealer_leads.cadence.models import AUTOMATIC_CHANNELS, LeadCadence, Touch
+from dealer_leads.cadence.batch import Batch, load_batch
+from dealer_leads.cadence.models import AUTOMATIC_CHANNELS, Touch
 from dealer_leads.extensions import db
 from dealer_leads.leads.timeline import record_event
 from dealer_leads.messaging.errors import PermanentSendError, TemporarySendError
@@ -102,15 +111,54 @@ def run_due_touches(
     report = TickReport(flagged=flag_stale_claims(now))
     ids = claim_due_touches(now, limit, worker)
     report.claimed = len(ids)
-    for touch_id in ids:
-        report.count(perform_touch(touch_id, now, senders))
+    if ids:
+        with _kept_between_commits(), outbound.Courier() as courier:
+            _perform_batch(load_batch(ids), now, senders, courier, report)
     return report
 
 
-def perform_touch(touch_id: int, now: datetime, senders: outbound.Senders) -> str:
-    """Do one claimed touch and commit its outcome; returns the outcome's name."""
-    touch = db.session.get(Touch, touch_id)
-    reason = _reason_to_skip(touch)
+def _perform_batch(
+    batch: Batch,
+    now: datetime,
+    senders: outbound.Senders,
+    courier: outbound.Courier,
+    report: TickReport,
+) -> None:
+    """Each touch in order; a message is on the wire while the next touch is composed, and its
+    outcome is committed as soon as it is handed over (before the next send starts)."""
+    sending: tuple[outbound.Composed, Future[str]] | None = None
+    try:
+        for touch in batch.touches:
+            composed = prepare_touch(touch, now, senders, batch)
+            if isinstance(composed, str):  # done without sending: its outcome is committed
+                report.count(composed)
+                continue
+            if sending is not None:
+                report.count(finish_send(*sending, now))
+            sending = composed, courier.start(composed)
+    finally:  # even when composing failed: what went out is recorded
+        if sending is not None:
+            report.count(finish_send(*sending, now))
+
+
+@contextmanager
+def _kept_between_commits() -> Iterator[None]:
+    """The session's objects survive its commits inside; expired (as usual) afterwards."""
+    session = db.session()
+    expire = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = expire
+        session.expire_all()
+
+
+def prepare_touch(
+    touch: Touch, now: datetime, senders: outbound.Senders, batch: Batch
+) -> str | outbound.Composed:
+    """The message to send for one claimed touch, or the outcome (committed) when there is none."""
+    reason = _reason_to_skip(touch, batch)
     if reason:
         return _finish(touch, "skipped", reason, now)
     if touch.channel not in AUTOMATIC_CHANNELS:
@@ -118,13 +166,20 @@ def perform_touch(touch_id: int, now: datetime, senders: outbound.Senders) -> st
         db.session.commit()
         return "task"
     try:
-        result = outbound.send_touch(touch, now, senders)
+        return outbound.compose(touch, now, senders, batch)
     except outbound.NotNow as later:
         touch.status, touch.due_at, touch.claimed_at = "scheduled", later.moment, None
         db.session.commit()
         return "rescheduled"
     except outbound.NotAllowed as refusal:
         return _finish(touch, "skipped", str(refusal), now)
+
+
+def finish_send(composed: outbound.Composed, sent: Future[str], now: datetime) -> str:
+    """Wait for a send, then record and commit its outcome; returns the outcome's name."""
+    touch = composed.touch
+    try:
+        result = composed.record(sent.result())
     except SmsOutcomeUnknown as error:
         # The provider may have taken the text: a retry could send it twice. A person checks.
         return _unknown(touch, str(error), now)
@@ -146,11 +201,11 @@ def perform_touch(touch_id: int, now: datetime, senders: outbound.Senders) -> st
     return "sent"
 
 
-def _reason_to_skip(touch: Touch) -> str:
+def _reason_to_skip(touch: Touch, batch: Batch) -> str:
     lead = touch.lead
     if lead.merged_into_id:
         return f"lead merged into #{lead.merged_into_id}"
-    cadence = db.session.scalar(select(LeadCadence).where(LeadCadence.lead_id == lead.id))
+    cadence = batch.cadences.get(lead.id)
     if cadence is not None and cadence.plan_id == touch.plan_id and cadence.state != "active":
         return f"follow-up {cadence.state}"
     return ""

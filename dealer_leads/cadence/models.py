@@ -113,6 +113,8 @@ class Touch(db.Model):
         Index("ix_touches_status_due_at", "status", "due_at"),
         Index("ix_touches_lead_id_due_at", "lead_id", "due_at"),
         Index("ix_touches_assigned_to_id_status_due_at", "assigned_to_id", "status", "due_at"),
+        # Person tasks due in a range, whatever their state (the missed-steps figures; 0008).
+        Index("ix_touches_due_at", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,8 +1,16 @@
-"""Turn one automatic touch into an e-mail or a text, within consent and quiet hours, and send
-it through the sender passed in. Records the message; the engine records the touch's outcome."""
+"""Turn one automatic touch into an e-mail or a text, within consent and quiet hours
+(`compose`), and send it through the sender passed in (`Courier`). Records the message; the
+engine records the touch's outcome.
+
+The courier sends from a thread of its own, one message at a time and in order, so that the
+worker composes the next touch while a message is on the wire (an SMTP send mostly waits for
+the server's replies). Nothing else crosses threads: the database is used by the caller only.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,7 +20,9 @@ from sqlalchemy import or_, select
 
 from dealer_leads.admin.services import get_dealership
 from dealer_leads.auth.models import User
+from dealer_leads.cadence.batch import Batch, may_contact
 from dealer_leads.cadence.models import Touch
+from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
 from dealer_leads.inventory.models import Vehicle
 from dealer_leads.leads.models import Lead
@@ -81,25 +91,53 @@ def describe(touch: Touch) -> str:
     return f"{kind} ({touch.template_key or touch.title})" if touch.template_key else kind
 
 
-def send_touch(touch: Touch, now: datetime, senders: Senders) -> SendResult:
-    """Check, compose and send; raises NotAllowed, NotNow or the sender's errors."""
+@dataclass
+class Composed:
+    """A checked, ready message: `send()` hands it over (in the courier's thread) and returns
+    the sender's id; `record(id)` then stores the message (in the caller's thread)."""
+
+    touch: Touch
+    send: Callable[[], str]
+    record: Callable[[str], SendResult]
+
+
+class Courier:
+    """Sends composed messages from one thread of its own, in order (a context manager)."""
+
+    def __enter__(self) -> Courier:
+        self._app = current_app._get_current_object()
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="courier")
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._thread.shutdown(wait=True)
+
+    def start(self, composed: Composed) -> Future[str]:
+        """Begin sending; the future holds the sender's id, or its error."""
+        return self._thread.submit(self._send, composed.send)
+
+    def _send(self, send: Callable[[], str]) -> str:
+        with self._app.app_context():  # senders may read the configuration
+            return send()
+
+
+def compose(touch: Touch, now: datetime, senders: Senders, batch: Batch) -> Composed:
+    """Check and compose; raises NotAllowed or NotNow."""
     lead = touch.lead
     channel = "email" if touch.channel == "auto_email" else "sms"
     address = _address(lead, channel)
     responding = now - lead.received_at <= RESPONDING_WINDOW and touch.position == 0
-    decision = consent.may_contact(
-        lead.customer, channel, now=now, responding_to_inquiry=responding
-    )
+    decision = may_contact(batch, lead.customer, channel, now=now, responding_to_inquiry=responding)
     if not decision.allowed:
         raise NotAllowed(decision.reason)
     if channel == "sms":
         window = consent.contact_window(address, now)
         if window > now + timedelta(minutes=1):
             raise NotNow(window)
-    template = _template(touch.template_key, channel)
+    template = _batch_template(batch, touch.template_key, channel)
     if channel == "email":
-        return _send_email(touch, lead, template, address, now, senders.mail)
-    return _send_sms(touch, lead, template, address, now, senders.sms)
+        return _compose_email(touch, lead, template, address, now, senders.mail, batch)
+    return _compose_sms(touch, lead, template, address, now, senders.sms, batch)
 
 
 def _address(lead: Lead, channel: str) -> str:
@@ -111,6 +149,19 @@ def _address(lead: Lead, channel: str) -> str:
     if not customer.phone or not customer.phone_valid:
         raise NotAllowed("no valid phone number")
     return customer.phone
+
+
+def _batch_template(batch: Batch, key: str, channel: str) -> MessageTemplate:
+    """`_template`, looked up once per batch (a refusal too)."""
+    if (key, channel) not in batch.templates:
+        try:
+            batch.templates[key, channel] = _template(key, channel)
+        except NotAllowed as refusal:
+            batch.templates[key, channel] = refusal
+    found = batch.templates[key, channel]
+    if isinstance(found, NotAllowed):
+        raise NotAllowed(str(found))
+    return found
 
 
 def _template(key: str, channel: str) -> MessageTemplate:
@@ -146,48 +197,69 @@ def _manager() -> User | None:
     return db.session.scalar(query.limit(1))
 
 
-def _context(lead: Lead, address: str) -> dict:
+def _uses(template: MessageTemplate, *names: str) -> bool:
+    """Whether the template's text names any of `names`: what it does not name, it cannot show
+    (sandboxed templates have no includes), so those queries are skipped."""
+    source = f"{template.subject}\n{template.body_text}\n{template.body_html}"
+    return any(name in source for name in names)
+
+
+def _context(template: MessageTemplate, lead: Lead, unsubscribe: str, batch: Batch) -> dict:
+    from dealer_leads.appointments.notify import booking_url  # the self-scheduling link
+
+    fields = {}
+    if _uses(template, "appointment", "booking_url"):  # as notify.message_fields makes them
+        fields = {
+            "appointment": batch.appointment(lead.id),
+            "booking_url": booking_url(lead.id, now_utc()),
+        }
     return build_context(
         lead,
         advisor=lead.assigned_to,
         dealership=get_dealership(),
-        similar_vehicles=similar_vehicles(lead),
-        unsubscribe_url=unsubscribe_url(address),
-        manager=_manager(),
+        similar_vehicles=similar_vehicles(lead) if _uses(template, "similar_vehicles") else [],
+        unsubscribe_url=unsubscribe,
+        manager=batch.once("manager", _manager) if _uses(template, "manager") else None,
+        **fields,
     )
 
 
-def _send_email(touch, lead, template, address, now, mail) -> SendResult:
-    dealership = get_dealership()
-    rendered = render_template(template, _context(lead, address))
+def _compose_email(touch, lead, template, address, now, mail, batch: Batch) -> Composed:
+    unsubscribe = unsubscribe_url(address)
+    rendered = render_template(template, _context(template, lead, unsubscribe, batch))
     sender = current_app.config["MAIL_DEFAULT_SENDER"]
     token = reply_token()
-    footer_text, footer_html = dealership_footer(dealership)
+    footer_text, footer_html = batch.once("footer", lambda: dealership_footer(get_dealership()))
     message = build_email(
         rendered=rendered,
         to=address,
         from_addr=sender,
         reply_to=reply_address(sender, token),
         message_id_domain=sender_domain(sender),
-        unsubscribe_url=unsubscribe_url(address),
+        unsubscribe_url=unsubscribe,
         dealership_footer_text=footer_text,
         dealership_footer_html=footer_html,
         now=now,
     )
-    message_id = mail.send(message)
-    _record(
-        lead, touch, "email", address, rendered.subject, rendered.text, message_id, token, "", now
-    )
-    return SendResult(message_id, f"E-mail sent: {rendered.subject}")
+
+    def record(message_id: str) -> SendResult:
+        subject, text = rendered.subject, rendered.text
+        _record(lead, touch, "email", address, subject, text, message_id, token, "", now)
+        return SendResult(message_id, f"E-mail sent: {rendered.subject}")
+
+    return Composed(touch, lambda: mail.send(message), record)
 
 
-def _send_sms(touch, lead, template, address, now, sms) -> SendResult:
-    rendered = render_template(template, _context(lead, address))
+def _compose_sms(touch, lead, template, address, now, sms, batch: Batch) -> Composed:
+    rendered = render_template(template, _context(template, lead, unsubscribe_url(address), batch))
     callback = status_callback_url(current_app.config["PUBLIC_BASE_URL"])
-    provider_id = sms.send(address, rendered.text, callback)
-    message_id = f"sms-{provider_id}"
-    _record(lead, touch, "sms", address, "", rendered.text, message_id, "", provider_id, now)
-    return SendResult(message_id, f"Text sent: {rendered.text[:120]}")
+
+    def record(provider_id: str) -> SendResult:
+        message_id = f"sms-{provider_id}"
+        _record(lead, touch, "sms", address, "", rendered.text, message_id, "", provider_id, now)
+        return SendResult(message_id, f"Text sent: {rendered.text[:120]}")
+
+    return Composed(touch, lambda: sms.send(address, rendered.text, callback), record)
 
 
 def _record(lead, touch, channel, to, subject, body, message_id, token, provider_id, now):

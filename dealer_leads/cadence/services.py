@@ -136,13 +136,14 @@ def start_plan(
         if plan is None:
             return None
     db.session.flush()  # the touches' rows carry the lead's id and assignee
+    touches = _plan_touches(lead, plan, anchor or now, now)
     cadence = _cadence(lead) or LeadCadence(lead_id=lead.id)
+    if touches:
+        # render_nulls: every row has the same columns, so it is one executemany.
+        db.session.execute(insert(Touch).execution_options(render_nulls=True), touches)
     cadence.plan_id, cadence.state, cadence.reason = plan.id, "active", rule[:200]
     cadence.started_at = cadence.updated_at = now
     db.session.add(cadence)
-    touches = _plan_touches(lead, plan, anchor or now, now)
-    if touches:
-        db.session.execute(insert(Touch), touches)
     record_event(
         lead,
         "plan_started",
@@ -190,18 +191,45 @@ def pause_automatic(
         lead, "plan_paused", f"Automatic follow-up paused: {reason}", user=by, at=now, held=held
     )
     if alert and lead.assigned_to_id:
-        db.session.add(
-            Touch(
-                lead_id=lead.id,
-                plan_id=cadence.plan_id,
-                channel="task",
-                title=f"Respond: {reason}"[:200],
-                due_at=now,
-                status="open",
-                assigned_to_id=lead.assigned_to_id,
-            )
-        )
+        open_task(lead, f"Respond: {reason}", now, plan_id=cadence.plan_id)
     return True
+
+
+def open_task(
+    lead: Lead,
+    title: str,
+    now: datetime,
+    *,
+    assignee_id: int | None = None,
+    channel: str = "task",
+    plan_id: int | None = None,
+) -> Touch:
+    """A task due now for the lead's advisor, or for `assignee_id` when given (adds)."""
+    task = Touch(
+        lead_id=lead.id,
+        plan_id=plan_id,
+        channel=channel,
+        title=title[:200],
+        due_at=now,
+        status="open",
+        assigned_to_id=assignee_id if assignee_id is not None else lead.assigned_to_id,
+    )
+    db.session.add(task)
+    return task
+
+
+def cancel_pending(lead: Lead, channel: str, now: datetime, outcome: str) -> int:
+    """Cancel the lead's touches of one channel still to come; the others go on."""
+    query = (
+        update(Touch)
+        .where(
+            Touch.lead_id == lead.id,
+            Touch.channel == channel,
+            Touch.status.in_(PENDING_TOUCH_STATES),
+        )
+        .values(status="cancelled", finished_at=now, outcome=outcome)
+    )
+    return db.session.execute(query).rowcount
 
 
 def resume(lead: Lead, now: datetime, *, by: User | None = None) -> None:
@@ -331,6 +359,9 @@ def skip_touch(viewer: User, touch_id: int) -> Touch:
     return touch
 
 
+PERSON_CONTACT_CHANNELS = ("call_task", "email_task")
+
+
 def complete_task(viewer: User, touch_id: int, outcome: str = "") -> Touch:
     """Mark a person's task done."""
     touch = db.session.get(Touch, touch_id)
@@ -340,6 +371,9 @@ def complete_task(viewer: User, touch_id: int, outcome: str = "") -> Touch:
         raise CadenceError("that task belongs to someone else")
     touch.status, touch.finished_at, touch.finished_by_id = "done", now_utc(), viewer.id
     touch.outcome = outcome[:2000]
+    if touch.channel in PERSON_CONTACT_CHANNELS and touch.lead.first_response_at is None:
+        # A person called or wrote: that is the first human response, as a logged call is.
+        touch.lead.first_response_at = touch.finished_at
     db.session.commit()
     return touch
 

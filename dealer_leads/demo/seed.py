@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from dealer_leads.admin.models import Dealership
 from dealer_leads.admin.services import save_dealership
+from dealer_leads.appointments.demo import seed_appointments
 from dealer_leads.auth.models import User
 from dealer_leads.auth.services import create_user
 from dealer_leads.cadence.defaults import ensure_default_plans
@@ -33,12 +34,15 @@ from dealer_leads.demo.catalog import (
     USED_MODELS,
     ZONE,
 )
+from dealer_leads.demo.mail import seed_mail
 from dealer_leads.demo.payloads import BROKEN_PAYLOADS, make_people
 from dealer_leads.demo.showroom import Showroom
 from dealer_leads.extensions import db
+from dealer_leads.inventory.feed_demo import seed_feeds
 from dealer_leads.inventory.models import Vehicle
 from dealer_leads.leads.models import Customer, InboundPayload, Lead, LeadEvent
 from dealer_leads.messaging.template_services import ensure_default_templates
+from dealer_leads.reports.demo import seed_objectives
 
 __all__ = ["DEMO_PASSWORD", "STAFF", "echo_log_ins", "list_demo_log_ins", "seed_demo"]
 
@@ -205,6 +209,8 @@ def seed_demo(
     ensure_default_plans()
     showroom = _play_showroom(rng, now)
     _settle_touches(rng, now)
+    for seed_more in (seed_appointments, seed_feeds, seed_objectives, seed_mail):
+        seed_more(rng, now)
     added = {name: count - before[name] for name, count in _counts().items()}
     added["skipped_actions"] = showroom.skipped
     _echo_summary(echo, added, clock.perf_counter() - started)

@@ -19,7 +19,11 @@ Policies:
   in the middle and listing sites frame them edge to edge), scaled up when the photo is smaller,
   since listing feeds want that exact size.
 - Speed (DESIGN.md §7): a JPEG is decoded once, at the smallest DCT scale that still covers the
-  largest output (`draft`); each size is then made from the one before it.
+  largest output (`draft`); each size is then made from the one before it. Pillow releases the
+  GIL while it decodes, resizes and encodes (encoding only when it writes to a file descriptor,
+  hence `_save_bytes`), so with `threads=2` each size is encoded in a worker thread while the
+  next one is resized, and the largest resize is made in column strips side by side. The bytes
+  do not depend on the number of threads.
 """
 
 from __future__ import annotations
@@ -28,10 +32,14 @@ import functools
 import hashlib
 import io
 import math
+import os
 import struct
 import unicodedata
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from PIL import Image, ImageCms, UnidentifiedImageError
 
@@ -57,6 +65,10 @@ SAVE_OPTIONS: dict[str, dict[str, Any]] = {
     "webp": {"format": "WEBP", "quality": 80, "method": 2},
 }
 EXTENSIONS = {"jpeg": "jpg", "webp": "webp"}
+# Worker threads per photo: two, so that a photo job leaves the rest of a larger server to the
+# web workers; 1 runs everything in the calling thread, in order.
+THREADS = 2
+STRIPS = 2  # column strips of the largest resize (always: the pixels never depend on THREADS)
 MEDIA_TYPES = {"jpeg": "image/jpeg", "webp": "image/webp"}
 
 # Pillow format -> (extension, media type, extensions that honestly name it)
@@ -163,21 +175,73 @@ def inspect_upload(data: bytes, filename: str, *, max_pixels: int = MAX_PIXELS) 
     )
 
 
-def make_derivatives(data: bytes, *, max_pixels: int = MAX_PIXELS) -> list[Derivative]:
+def make_derivatives(
+    data: bytes, *, max_pixels: int = MAX_PIXELS, threads: int = THREADS
+) -> list[Derivative]:
     """Every published size of a photo, largest first, then the listing image; JPEG and WebP."""
-    images = _render(data, max_pixels)
-    return [_encode(image, kind, fmt) for kind, image in images for fmt in SAVE_OPTIONS]
+    with _pool(threads) as pool:
+        # Each image is encoded in both formats by one job (an Image must not be saved from two
+        # threads at once), while the calling thread makes the next image.
+        images = _render(data, max_pixels, pool)
+        jobs = [(kind, pool.submit(_encode_all, image, kind)) for kind, image in images]
+        jobs.sort(key=lambda job: job[0] == LISTING_KIND)  # made second, published last
+        return [derivative for _, job in jobs for derivative in job.result()]
 
 
-def _render(data: bytes, max_pixels: int) -> list[tuple[str, Image.Image]]:
-    """Decode once and make every size, upright and sRGB; the decoded image is freed on return."""
+def _render(data: bytes, max_pixels: int, pool: _Pool) -> Iterator[tuple[str, Image.Image]]:
+    """Decode once and make every image, upright and sRGB, each handed out as soon as it is made.
+
+    Largest first, then the listing image (the next largest job, and the last to need the
+    decoded pixels, which are then freed), then the smaller sizes.
+    """
     img = _open_checked(data, max_pixels)
     orientation = _orientation(img)
     _decode(img, _needed_size(img.size, _upright_size(img.size, orientation)))
     base = _to_srgb(img)
-    images = _sizes(base, orientation)
-    images.append((LISTING_KIND, _listing(base, orientation, [image for _, image in images])))
-    return images
+    del img
+    (kind, size), *smaller = _plan(_upright_size(base.size, orientation))
+    previous = _upright_resized(base, size, orientation, pool)
+    listing = _listing(base, orientation, previous)
+    del base  # before any encoder allocates: the peak of memory
+    yield kind, _without_info(previous)
+    yield LISTING_KIND, _without_info(listing)
+    for kind, size in smaller:
+        previous = _resize(previous, size)
+        yield kind, _without_info(previous)
+
+
+def _without_info(img: Image.Image) -> Image.Image:
+    """`img` with a fresh info dict: Pillow carries e.g. a JPEG comment over from the source."""
+    img.info = {}
+    return img
+
+
+class _Pool(Protocol):
+    """What the pipeline needs of an executor."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Future[Any]:
+        """Run `fn(*args)`; its result or exception comes back through the future."""
+        ...
+
+
+class _InlinePool:
+    """The calling thread as the pool: every job runs at once, in order."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Future[Any]:
+        """Run `fn(*args)` now."""
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args))
+        except Exception as exc:  # handed back through result(), as a thread pool would
+            future.set_exception(exc)
+        return future
+
+
+def _pool(threads: int) -> AbstractContextManager[Any]:
+    """`threads` worker threads (the caller only resizes and waits), or the caller alone."""
+    if threads <= 1:
+        return nullcontext(_InlinePool())
+    return ThreadPoolExecutor(threads, thread_name_prefix="photo")
 
 
 def safe_filename(name: str, extension: str | None = None) -> str:
@@ -349,18 +413,6 @@ def _srgb_profile() -> ImageCms.ImageCmsProfile:
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
-def _sizes(base: Image.Image, orientation: int) -> list[tuple[str, Image.Image]]:
-    """The long-edge sizes, largest first, each resized from the one before, all upright."""
-    images: list[tuple[str, Image.Image]] = []
-    for kind, size in _plan(_upright_size(base.size, orientation)):
-        if images:
-            source = _resize(images[-1][1], size)
-        else:  # turning the largest size upright is cheaper than turning the base
-            source = _upright(_resize(base, _upright_size(size, orientation)), orientation)
-        images.append((kind, source))
-    return images
-
-
 def _upright(img: Image.Image, orientation: int) -> Image.Image:
     """`img` turned and flipped as its EXIF orientation says."""
     return img.transpose(_TRANSPOSE[orientation]) if orientation in _TRANSPOSE else img
@@ -391,15 +443,52 @@ def _resize(img: Image.Image, size: tuple[int, int], box: Any = None) -> Image.I
     return img.resize(size, RESAMPLE, box=box, reducing_gap=REDUCING_GAP)
 
 
-def _listing(base: Image.Image, orientation: int, upright: list[Image.Image]) -> Image.Image:
-    """The exact listing size, centre-cropped to its aspect, from the smallest image that covers."""
-    source = None
-    for candidate in upright:
-        left, top, right, bottom = _cover_box(candidate.size)
-        if right - left >= LISTING_SIZE[0] and bottom - top >= LISTING_SIZE[1]:
-            source = candidate
-    if source is None:  # a panorama, or a photo smaller than the listing size
-        source = _upright(base, orientation)
+def _upright_resized(
+    img: Image.Image, size: tuple[int, int], orientation: int, pool: _Pool
+) -> Image.Image:
+    """`img` resized to the upright `size` and turned upright, in STRIPS column strips in the pool.
+
+    Turning the resized image is cheaper than turning `img`. Pillow finds the filter window of an
+    output column in the whole image, whatever the box, so the strips hold the pixels of a single
+    resize (checked with LANCZOS on the bench photo and every orientation).
+    """
+    stored = _upright_size(size, orientation)  # the same turn swaps back
+    if img.size == stored or stored[0] < 2 * STRIPS:
+        return _upright(_resize(img, stored), orientation)
+    scale = img.width / stored[0]
+    edges = [stored[0] * part // STRIPS for part in range(STRIPS + 1)]
+    strips = [
+        pool.submit(
+            _strip, img, orientation, (left * scale, right * scale), (right - left, stored[1])
+        )
+        for left, right in zip(edges, edges[1:], strict=False)
+    ]
+    done = [strip.result() for strip in strips]  # before allocating more: the peak of memory
+    upright = Image.new(img.mode, size)
+    for left, right, strip in zip(edges, edges[1:], done, strict=False):
+        # where the strip's columns land once turned: mirrored by 2, 3, 7, 8; rows from 5 on
+        offset = stored[0] - right if orientation in (2, 3, 7, 8) else left
+        upright.paste(strip, (0, offset) if orientation >= 5 else (offset, 0))
+    return upright
+
+
+def _strip(
+    img: Image.Image, orientation: int, columns: tuple[float, float], size: tuple[int, int]
+) -> Image.Image:
+    """The columns `columns` of `img` (all its rows) resized to `size` and turned upright."""
+    box = (columns[0], 0.0, columns[1], float(img.height))
+    return _upright(_resize(img, size, box=box), orientation)
+
+
+def _listing(base: Image.Image, orientation: int, largest: Image.Image) -> Image.Image:
+    """The exact listing size, centre-cropped to its aspect, from the largest size if it covers.
+
+    The other sizes (800 px and less on the long edge) never cover 1024x768.
+    """
+    left, top, right, bottom = _cover_box(largest.size)
+    source = largest
+    if right - left < LISTING_SIZE[0] or bottom - top < LISTING_SIZE[1]:
+        source = _upright(base, orientation)  # a panorama, or a photo smaller than the listing
     return _resize(source, LISTING_SIZE, box=_cover_box(source.size))
 
 
@@ -414,13 +503,32 @@ def _cover_box(size: tuple[int, int]) -> tuple[float, float, float, float]:
     return (0.0, (height - crop) / 2, float(width), (height + crop) / 2)
 
 
+def _encode_all(img: Image.Image, kind: str) -> list[Derivative]:
+    """One size in every format, in SAVE_OPTIONS order."""
+    return [_encode(img, kind, fmt) for fmt in SAVE_OPTIONS]
+
+
 def _encode(img: Image.Image, kind: str, fmt: str) -> Derivative:
     """One image saved in one format with no metadata, named by the hash of its bytes."""
-    # A fresh info dict: Pillow carries e.g. a JPEG comment over from the source's `info`.
-    img.info = {}
-    buffer = io.BytesIO()
-    img.save(buffer, **SAVE_OPTIONS[fmt])
-    data = buffer.getvalue()
+    data = _save_bytes(img, SAVE_OPTIONS[fmt])
     digest = hashlib.sha256(data).hexdigest()
     filename = f"{digest[:20]}-{kind}.{EXTENSIONS[fmt]}"
     return Derivative(kind, img.width, img.height, fmt, data, digest, filename)
+
+
+def _save_bytes(img: Image.Image, options: dict[str, Any]) -> bytes:
+    """`img` saved with `options`, via an in-memory file where the system has them (Linux).
+
+    Pillow releases the GIL while its JPEG encoder writes to a file descriptor, not while it fills
+    a BytesIO; the bytes are the same either way.
+    """
+    try:
+        descriptor = os.memfd_create("derivative", os.MFD_CLOEXEC)
+    except (AttributeError, OSError):  # not Linux
+        buffer = io.BytesIO()
+        img.save(buffer, **options)
+        return buffer.getvalue()
+    with open(descriptor, "w+b") as file:
+        img.save(file, **options)
+        file.seek(0)
+        return file.read()

@@ -16,6 +16,7 @@ from dealer_leads.auth.services import role_required
 from dealer_leads.database import now_utc
 from dealer_leads.inventory import imports, services
 from dealer_leads.inventory.csv_import import IMPORT_FIELDS
+from dealer_leads.inventory.feed_services import vehicle_feed_panel
 from dealer_leads.inventory.forms import (
     STATUS_LABELS,
     ImportApplyForm,
@@ -97,6 +98,7 @@ def detail(vehicle_id: int):
         statuses=STATUS_LABELS,
         can_manage=_can_manage(),
         status_form=StatusForm(status=vehicle.status),
+        feed=vehicle_feed_panel(vehicle.id, now_utc()),
     )
 
 

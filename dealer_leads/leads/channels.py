@@ -19,7 +19,7 @@ from dealer_leads.leads.normalize import (
     normalize_vin,
 )
 
-RERUNNABLE_CHANNELS = ("form", "api", "adf", "manual")  # the ones parse_payload reads
+RERUNNABLE_CHANNELS = ("form", "api", "adf", "manual", "email")  # the ones parse_payload reads
 ADF_CONTENT_TYPES = ("application/xml", "text/xml", "application/x-adf+xml")
 MAX_COMMENTS = 10_000
 
@@ -44,6 +44,10 @@ def parse_payload(channel: str, raw: bytes) -> list[LeadIn]:
         return [parse_json_lead(raw)]
     if channel in ("form", "manual"):
         return [parse_form_lead(decode_form(raw))]
+    if channel == "email":
+        from dealer_leads.messaging.mail_leads import leads_from_email  # it reads this module
+
+        return leads_from_email(raw)
     raise InvalidPayload(f"no parser for channel {channel!r}")
 
 

@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, text
+from sqlalchemy import case, func, or_, text
 from sqlalchemy.exc import IntegrityError
 
 from dealer_leads.admin.services import get_dealership
@@ -167,8 +167,9 @@ def ingest_lead(
 ) -> IntakeResult:
     """Normalise one prospect, then land it: duplicate, repeat inquiry or new lead (flushes).
 
-    The look-ups run without autoflush: everything before this prospect is flushed first, so
-    the duplicate checks see it, and this prospect's own rows are flushed once they are built.
+    The look-ups run without autoflush: whatever came before this prospect (an earlier one in
+    the same document) is flushed first, so the duplicate checks see it; a new lead is built in
+    memory and flushed once, with its customer, sources, vehicles and first events.
     """
     dealership = get_dealership()
     contact = normalize_contact(prospect.contact, region=dealership.country or "US")
@@ -179,15 +180,7 @@ def ingest_lead(
     db.session.flush()  # earlier prospects and the caller's changes: the checks must see them
 
     with db.session.no_autoflush:
-        if provider_id:
-            known = db.session.scalar(
-                db.select(LeadSource).where(
-                    LeadSource.source_key == source.lower(),
-                    LeadSource.provider_lead_id == provider_id,
-                )
-            )
-        else:
-            known = None
+        known = _known_source(source.lower(), provider_id) if provider_id else None
         if known is None:
             customer, customer_rule = _match_or_create_customer(contact, prospect)
             department, routing_rule = route_department(prospect)
@@ -241,8 +234,7 @@ def ingest_lead(
     # Flushes the new lead with its customer (a new customer needs no consent look-up).
     record_implied_consent(customer, "inquiry", now, source=f"inquiry via {source}")
     db.session.flush()
-    start_plan(lead, now)
-    db.session.flush()
+    start_plan(lead, now)  # its cadence and timeline line go with the next flush or commit
     return IntakeResult(lead.id, customer.id, False, warnings, rule="new lead")
 
 
@@ -261,6 +253,15 @@ def _lock_keys(source_key: str, provider_id: str | None, *contacts: str | None) 
     names = [f"k{n}" for n in range(len(keys))]
     locks = ", ".join(f"pg_advisory_xact_lock(hashtext(:{name}))" for name in names)
     db.session.execute(text(f"SELECT {locks}"), dict(zip(names, sorted(keys), strict=True)))
+
+
+def _known_source(source_key: str, provider_id: str) -> LeadSource | None:
+    """The earlier inquiry with this provider id from this source, if any."""
+    return db.session.scalar(
+        db.select(LeadSource).where(
+            LeadSource.source_key == source_key, LeadSource.provider_lead_id == provider_id
+        )
+    )
 
 
 def _same_provider_id(
@@ -298,9 +299,21 @@ def _surviving(lead: Lead) -> Lead:
 def _match_or_create_customer(contact: NormalContact, prospect: LeadIn) -> tuple[Customer, str]:
     """Match by e-mail first, then phone; fill gaps on a match; else a new customer."""
     customer, rule = None, ""
-    if contact.email and contact.email_valid:
+    by_email = bool(contact.email and contact.email_valid)
+    by_phone = bool(contact.phone and contact.phone_valid)
+    if by_email and by_phone:
+        # One query: the first customer with the e-mail, else the first with the phone.
+        same_email = Customer.email == contact.email
+        customer = _find_customer(
+            or_(same_email, Customer.phone == contact.phone),
+            first=case((same_email, 0), else_=1),
+        )
+        if customer is not None:
+            same = customer.email == contact.email
+            rule = "matched by e-mail" if same else "matched by phone"
+    elif by_email:
         customer, rule = _find_customer(Customer.email == contact.email), "matched by e-mail"
-    if customer is None and contact.phone and contact.phone_valid:
+    elif by_phone:
         customer, rule = _find_customer(Customer.phone == contact.phone), "matched by phone"
     if customer is None:
         customer, rule = Customer(), "new customer"
@@ -309,11 +322,12 @@ def _match_or_create_customer(contact: NormalContact, prospect: LeadIn) -> tuple
     return customer, rule
 
 
-def _find_customer(condition) -> Customer | None:
+def _find_customer(condition, first=None) -> Customer | None:
+    order = (Customer.id,) if first is None else (first, Customer.id)
     query = (
         db.select(Customer)
         .where(condition, Customer.merged_into_id.is_(None))
-        .order_by(Customer.id)
+        .order_by(*order)
         .limit(1)
     )
     return db.session.scalar(query)

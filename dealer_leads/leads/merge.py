@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import select, text, update
 
+from dealer_leads.appointments.models import Appointment
 from dealer_leads.auth.models import User
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
@@ -46,6 +47,8 @@ LEAD_SNAPSHOT_FIELDS = (*LEAD_MERGE_FIELDS, "received_at", "first_response_at", 
 CUSTOMER_SNAPSHOT_FIELDS = (*CUSTOMER_MERGE_FIELDS, "email_valid", "phone_valid", "merged_into_id")
 DATETIME_FIELDS = ("received_at", "first_response_at")
 LEAD_ROWS = {"vehicles": LeadVehicle, "sources": LeadSource, "events": LeadEvent}
+# Rows that follow the merged lead too, without a relationship on Lead to expire.
+LEAD_ROWS_MOVED = {**LEAD_ROWS, "appointments": Appointment}
 MAX_COMMENTS = 50_000
 UNDO_RULE = "restored the values and rows saved before the merge"
 
@@ -195,14 +198,16 @@ def merge_leads(viewer: User, survivor_id: int, merged_id: int, choices: dict) -
     customer_ids = select(Lead.customer_id).where(Lead.id.in_([survivor_id, merged_id]))
     _lock_contact_keys(list(db.session.scalars(customer_ids)))
     survivor, merged = load_pair(Lead, survivor_id, merged_id, "lead", lock=True)
-    moved = {name: _ids(model, model.lead_id == merged.id) for name, model in LEAD_ROWS.items()}
+    moved = {
+        name: _ids(model, model.lead_id == merged.id) for name, model in LEAD_ROWS_MOVED.items()
+    }
     snapshot = {
         "survivor": _values(survivor, LEAD_SNAPSHOT_FIELDS),
         "merged": _values(merged, LEAD_SNAPSHOT_FIELDS),
         "moved": moved,
     }
     rules = _apply_lead_choices(survivor, merged, sides)
-    for name, model in LEAD_ROWS.items():
+    for name, model in LEAD_ROWS_MOVED.items():
         _move_rows(model, moved[name], "lead_id", survivor.id)
         rules[name] = f"all {len(moved[name])} moved to the surviving lead"
     db.session.expire(survivor, list(LEAD_ROWS))
@@ -243,8 +248,9 @@ def _undo_lead_merge(merge: Merge, viewer: User, now: datetime) -> None:
     survivor, merged = _locked_rows(Lead, merge)
     _restore(survivor, merge.snapshot["survivor"])
     _restore(merged, merge.snapshot["merged"])
-    for name, model in LEAD_ROWS.items():
-        _move_rows(model, merge.snapshot["moved"][name], "lead_id", merged.id)
+    for name, model in LEAD_ROWS_MOVED.items():
+        # .get: merges recorded before appointments existed have no list for them.
+        _move_rows(model, merge.snapshot["moved"].get(name, []), "lead_id", merged.id)
     for lead in (survivor, merged):
         db.session.expire(lead, [*LEAD_ROWS, "assigned_to", "customer"])
     lines = {

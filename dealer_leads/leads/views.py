@@ -9,6 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from dealer_leads.admin.services import dealership_zone
+from dealer_leads.appointments.views import lead_panel_context as appointment_panel_context
 from dealer_leads.auth.services import role_required
 from dealer_leads.cadence.plan_services import count_overdue_tasks, lead_panel_context
 from dealer_leads.leads import services
@@ -143,6 +144,7 @@ def detail(lead_id: int):
         status_form=StatusForm(status=lead.status),
         opt_out=OptOutForm(),
         **lead_panel_context(lead.id),
+        **appointment_panel_context(lead),
     )
 
 

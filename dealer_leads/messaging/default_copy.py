@@ -350,6 +350,9 @@ _SAMPLE_VEHICLE = {
     "color": "Meteorite Grey",
     "photo_url": "https://www.example.com/photos/crv-medium.jpg",
     "in_stock": True,
+    "sale_price": "$43,495",
+    "promotion": "Year-end event: $1,500 off every new Honda in stock.",
+    "promotion_ends": "December 31",
 }
 _SAMPLE_PERSON = {
     "name": "Alex Martin",

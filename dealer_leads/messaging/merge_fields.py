@@ -7,7 +7,7 @@ them, so a template cannot reach the database or lazy-load anything while it ren
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -31,6 +31,9 @@ _VEHICLE = {
     "color": "exterior colour",
     "photo_url": "absolute URL of the main photo ('' when none)",
     "in_stock": "true when it is on the lot or arriving",
+    "sale_price": "formatted price while a promotion runs, e.g. $33,495 ('' when none)",
+    "promotion": "the running promotion's text, as in the feeds ('' when none)",
+    "promotion_ends": "the promotion's last day, e.g. November 30 ('' when none)",
 }
 _PERSON = {
     "name": "full name",
@@ -174,7 +177,28 @@ def _stock_vehicle(vehicle: Any, lookup: Callable[[Any], str]) -> dict:
         color=vehicle.exterior_color or "",
         photo_url=lookup(vehicle),
         in_stock=vehicle.status in IN_STOCK_STATUSES,
+        **promotion_values(vehicle),
     )
+
+
+def promotion_values(vehicle: Any) -> dict:
+    """The running promotion of a stock vehicle, so e-mails quote what the feeds show."""
+    try:
+        from dealer_leads.admin.services import dealership_zone
+        from dealer_leads.inventory.promotions import offer_for
+    except ImportError:  # promotions not installed in this build
+        return {}
+    if getattr(vehicle, "id", None) is None:
+        return {}
+    offer = offer_for(vehicle)
+    if offer is None:
+        return {}
+    last = (offer.ends_at - timedelta(microseconds=1)).astimezone(dealership_zone())
+    return {
+        "sale_price": format_price(offer.sale_price),
+        "promotion": offer.text,
+        "promotion_ends": f"{last:%B} {last.day}",
+    }
 
 
 def _lead_vehicle(wanted: Any, lookup: Callable[[Any], str]) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dealer_leads.database import UTCDateTime, now_utc
@@ -81,3 +81,18 @@ class OutboundMessage(db.Model):
     status: Mapped[str] = mapped_column(String(12), default="sent")
     error: Mapped[str] = mapped_column(Text, default="")
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+
+class MailboxState(db.Model):
+    """How far the leads mailbox has been read: one row per server, account and folder.
+
+    IMAP UIDs only grow within one UIDVALIDITY; when the server changes it, every UID is new
+    and the mailbox is read again from the start (Message-IDs keep that from acting twice)."""
+
+    __tablename__ = "mailbox_states"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(400), unique=True)
+    uidvalidity: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

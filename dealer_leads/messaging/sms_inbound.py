@@ -19,11 +19,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, select
 
 from dealer_leads.admin.services import get_dealership
 from dealer_leads.cadence import services as cadence
-from dealer_leads.cadence.models import PENDING_TOUCH_STATES, Touch
 from dealer_leads.extensions import db
 from dealer_leads.leads.ingest import store_inbound
 from dealer_leads.leads.models import OPEN_STATUSES, Customer, InboundPayload, Lead
@@ -122,9 +121,12 @@ def handle_sms_reply(
 ) -> None:
     """What a customer's text does to their lead (flushes): the one place to extend.
 
-    For now: the reply goes on the timeline and the automatic follow-up pauses, with a task
-    for the assignee to answer. Appointment confirmations ("C", "YES") will hook in here.
+    The reply goes on the timeline. "C" or "YES" confirms the lead's next visit and the
+    reminders go on; anything else pauses the automatic follow-up, with a task for the
+    assignee to answer.
     """
+    from dealer_leads.appointments.confirmations import confirm_by_text
+
     record_event(
         lead,
         "reply",
@@ -135,6 +137,8 @@ def handle_sms_reply(
         inbound_id=inbound_id,
         message_sid=message_sid,
     )
+    if confirm_by_text(lead, body, now):
+        return
     cadence.pause_automatic(lead, "customer texted back", now)
     db.session.flush()
 
@@ -204,24 +208,10 @@ def _opt_out(
         if everything:
             cadence.stop(lead, "opted out of all messages", now)
         else:
-            _cancel_texts(lead, now)
+            cadence.cancel_pending(lead, "auto_sms", now, "the customer opted out of texts")
     # Commits what is above with it: the opt-out is honoured before anything else can fail.
     consent.withdraw(phone, "all" if everything else "sms", "sms", f"texted {word}", now)
     return SmsOutcome(inbound.id, "opt_out", [lead.id for lead in leads])
-
-
-def _cancel_texts(lead: Lead, now: datetime) -> int:
-    """Cancel the automatic texts still to come; e-mails and calls go on."""
-    query = (
-        update(Touch)
-        .where(
-            Touch.lead_id == lead.id,
-            Touch.channel == "auto_sms",
-            Touch.status.in_(PENDING_TOUCH_STATES),
-        )
-        .values(status="cancelled", finished_at=now, outcome="the customer opted out of texts")
-    )
-    return db.session.execute(query).rowcount
 
 
 def _opt_in(

@@ -97,6 +97,8 @@ class Workers:
             MAIL_USE_TLS="0",
             CADENCE_TICK_SECONDS="1",
             CADENCE_BATCH=str(BATCH),
+            # One batch a tick: a worker killed late on a loaded machine has not taken the rest.
+            CADENCE_TICK_BUDGET_SECONDS="0",
             PHOTOS_DIR=str(folder / "photos"),
         )
         self.log = open(folder / "worker.log", "a")  # noqa: SIM115 (closed by stop_all)

@@ -297,6 +297,10 @@ def test_an_advisor_sees_and_completes_only_their_tasks(client, login_as, make_u
         "Booked Saturday",
         advisor.id,
     )
+    # The call made is the first human response: the lead leaves the awaiting part of the queue.
+    responded = {lead.id: lead.first_response_at for lead in db.session.scalars(select(Lead))}
+    assert responded[done.lead_id] == done.finished_at
+    assert responded[tasks["Theirs"].lead_id] is None
     assert "Nothing to do right now." in client.get("/tasks").get_data(as_text=True)
     assert "Booked Saturday" in client.get("/tasks?done=1").get_data(as_text=True)
 

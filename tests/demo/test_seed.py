@@ -123,6 +123,9 @@ def test_seed_builds_a_living_dealership(app):
     ).all()
     assert sorted(payload.channel for payload in failed) == ["adf", "api", "form"]
     assert all(payload.error for payload in failed)
+    mail = db.session.scalars(select(InboundPayload).where(InboundPayload.channel == "email"))
+    assert [payload.status for payload in mail] == ["processed"] * 5  # the demo's mailbox
+    assert "reply" in kinds  # a customer answered by e-mail
 
     assert counts["leads"] == len(leads) and counts["vehicles"] == len(vehicles)
     assert counts["needs_review"] == 3 and counts["skipped_actions"] == 0

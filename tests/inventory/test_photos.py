@@ -602,3 +602,13 @@ def test_the_upload_name_is_made_safe(name):
     assert "/" not in info.filename and "\\" not in info.filename
     assert info.filename.isascii() and info.filename.isprintable()
     assert Path(info.filename).suffix == ".jpg"
+
+
+@pytest.mark.parametrize("orientation", [1, 6, 7])
+def test_the_files_do_not_depend_on_the_worker_threads(orientation):
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    data = encode(scene((2400, 1800)), "JPEG", exif=exif)
+    alone = make_derivatives(data, threads=1)
+    assert [d.sha256 for d in make_derivatives(data, threads=2)] == [d.sha256 for d in alone]
+    assert_published(alone, (1800, 2400) if orientation >= 5 else (2400, 1800))

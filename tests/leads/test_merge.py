@@ -9,6 +9,7 @@ import pytest
 from builders import ingest, lead_json
 from support import login
 
+from dealer_leads.appointments.models import Appointment
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
 from dealer_leads.leads.merge import (
@@ -165,6 +166,28 @@ def test_undo_restores_every_field_and_row_exactly(pair):
         assert after["events"] == state["events"] | added and len(added) == 2
     event = db.session.get(LeadEvent, max(_event_ids(merged_id, "merge_undone")))
     assert event.user_id == supervisor.id and event.data["merge_id"] == merge.id
+
+
+def test_appointments_follow_the_merged_lead_and_come_back_on_undo(pair):
+    supervisor, (advisor, _other), survivor_id, merged_id = pair
+    start = now_utc() + timedelta(days=1)
+    visit = Appointment(
+        lead_id=merged_id,
+        advisor_id=advisor.id,
+        starts_at=start,
+        ends_at=start + timedelta(hours=1),
+        uid="merge-test@dealer",
+    )
+    db.session.add(visit)
+    db.session.commit()
+
+    merge = merge_leads(supervisor, survivor_id, merged_id, {})
+    assert db.session.get(Appointment, visit.id).lead_id == survivor_id
+    assert merge.snapshot["moved"]["appointments"] == [visit.id]
+
+    undo_merge(supervisor, merge.id)
+    db.session.expire_all()
+    assert db.session.get(Appointment, visit.id).lead_id == merged_id
 
 
 def test_undo_twice_is_refused(pair):

@@ -1,0 +1,1 @@
+"""Showroom appointments: booking, the advisor's board, calendars, confirmations, no-shows."""

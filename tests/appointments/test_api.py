@@ -1,0 +1,131 @@
+"""/api/v1 appointments: book, refusals with their codes, list, change."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from appointments.helpers import TORONTO, local, next_weekday
+
+from dealer_leads.api.services import create_api_key
+from dealer_leads.appointments.models import Appointment
+from dealer_leads.extensions import db
+
+
+@pytest.fixture
+def auth(app):
+    _, secret = create_api_key("Showroom app", ["leads"])
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def _body(advisor, day, hour=10, **changes):
+    body = {
+        "advisor_email": advisor.email,
+        "starts_at": local(day, hour).astimezone(TORONTO).isoformat(),
+        "duration_minutes": 45,
+        "kind": "test_drive",
+        "vehicle_vins": [],
+        "notes": "Bring the winter tires quote",
+    }
+    body.update(changes)
+    return body
+
+
+def test_book_list_and_change(client, auth, lead, advisor, vehicle):
+    day = next_weekday(days=2)
+    response = client.post(
+        f"/api/v1/leads/{lead.id}/appointments",
+        json=_body(advisor, day, vehicle_vins=[vehicle.vin]),
+        headers=auth,
+    )
+    assert response.status_code == 201, response.get_json()
+    made = response.get_json()
+    assert made["lead_id"] == lead.id and made["advisor_email"] == advisor.email
+    assert made["status"] == "booked" and made["kind"] == "test_drive"
+    assert made["vehicles"][0]["vin"] == vehicle.vin
+    assert made["ends_at"] > made["starts_at"]
+
+    listed = client.get(
+        "/api/v1/appointments",
+        query_string={
+            "advisor_email": advisor.email,
+            "from": local(day, 0).isoformat(),
+            "to": local(day, 23).isoformat(),
+        },
+        headers=auth,
+    ).get_json()
+    assert [a["id"] for a in listed["items"]] == [made["id"]]
+    by_id = client.get(f"/api/v1/appointments?advisor={advisor.id}", headers=auth).get_json()
+    assert [a["id"] for a in by_id["items"]] == [made["id"]]
+
+    later = (local(day, 10) + timedelta(hours=3)).isoformat()
+    changed = client.patch(
+        f"/api/v1/appointments/{made['id']}", json={"starts_at": later}, headers=auth
+    )
+    assert changed.status_code == 200 and changed.get_json()["sequence"] == 1
+    done = client.patch(
+        f"/api/v1/appointments/{made['id']}", json={"status": "cancelled"}, headers=auth
+    )
+    assert done.get_json()["status"] == "cancelled"
+
+
+def test_overlap_is_409_slot_taken_and_past_is_422(client, auth, lead, advisor):
+    day = next_weekday(days=2)
+    url = f"/api/v1/leads/{lead.id}/appointments"
+    assert client.post(url, json=_body(advisor, day), headers=auth).status_code == 201
+    taken = client.post(
+        url, json=_body(advisor, day, starts_at=local(day, 10, 30).isoformat()), headers=auth
+    )
+    assert taken.status_code == 409 and taken.get_json()["error"]["code"] == "slot_taken"
+    past = client.post(url, json=_body(advisor, next_weekday(days=-3)), headers=auth)
+    assert past.status_code == 422 and past.get_json()["error"]["code"] == "in_the_past"
+    night = client.post(url, json=_body(advisor, day, hour=23), headers=auth)
+    assert night.status_code == 422 and night.get_json()["error"]["code"] == "outside_hours"
+    assert db.session.scalar(db.select(db.func.count(Appointment.id))) == 1
+
+
+@pytest.mark.parametrize(
+    "changes, status, field",
+    [
+        ({"starts_at": "tomorrow at ten"}, 400, "starts_at"),
+        ({"starts_at": "2026-06-04T10:00:00"}, 400, "starts_at"),  # no offset
+        ({"duration_minutes": "forty"}, 400, "duration_minutes"),
+        ({"duration_minutes": 5000}, 422, "duration_minutes"),
+        ({"kind": "<script>"}, 422, "kind"),
+        ({"advisor_email": "nobody@example.com"}, 422, "advisor_email"),
+        ({"vehicle_vins": "not-a-list"}, 400, "vehicle_vins"),
+        ({"vehicle_vins": ["NOPE"]}, 422, "vehicles"),
+        ({"surprise": 1}, 400, "surprise"),
+        ({"notes": "x" * 3000}, 422, "notes"),
+    ],
+)
+def test_bad_bodies_get_a_clear_4xx(client, auth, lead, advisor, changes, status, field):
+    body = _body(advisor, next_weekday(days=2), **changes)
+    response = client.post(f"/api/v1/leads/{lead.id}/appointments", json=body, headers=auth)
+    assert response.status_code == status, response.get_json()
+    assert field in response.get_json()["error"]["fields"]
+
+
+def test_not_json_unknown_lead_and_no_key(client, auth, lead, advisor):
+    url = f"/api/v1/leads/{lead.id}/appointments"
+    assert client.post(url, data="x", headers=auth).status_code == 400
+    assert client.post(url, json=[1, 2], headers=auth).status_code == 400
+    missing = client.post(
+        "/api/v1/leads/999999/appointments", json=_body(advisor, next_weekday(days=2)), headers=auth
+    )
+    assert missing.status_code == 404
+    assert client.post(url, json={}).status_code == 401
+    assert client.get("/api/v1/appointments").status_code == 401
+    assert (
+        client.patch("/api/v1/appointments/1", json={"status": "shown"}, headers=auth).status_code
+        == 404
+    )
+    bad = client.get("/api/v1/appointments", query_string={"from": "soon"}, headers=auth)
+    assert bad.status_code == 400 and "from" in bad.get_json()["error"]["fields"]
+
+
+def test_the_endpoints_are_documented(client):
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    assert set(paths["/leads/{lead_id}/appointments"]) == {"post"}
+    assert set(paths["/appointments/{appointment_id}"]) == {"get", "patch"}
+    assert "409" in paths["/leads/{lead_id}/appointments"]["post"]["responses"]

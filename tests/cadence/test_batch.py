@@ -1,0 +1,114 @@
+"""A claimed batch: read in a few queries whatever its size, each customer judged on its own
+rows, and every message that went out recorded even when a later touch fails."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from builders import ingest, lead_json
+from sqlalchemy import delete, event
+
+from dealer_leads.cadence import outbound
+from dealer_leads.cadence.defaults import ensure_default_plans
+from dealer_leads.cadence.engine import run_due_touches
+from dealer_leads.cadence.models import Touch
+from dealer_leads.cadence.outbound import Senders
+from dealer_leads.extensions import db
+from dealer_leads.messaging.models import OutboundMessage, Suppression
+
+MONDAY_2PM = datetime(2026, 6, 1, 18, 0, tzinfo=UTC)
+
+
+class FakeMail:
+    def __init__(self):
+        self.sent = []
+
+    def send(self, message) -> str:
+        self.sent.append(message)
+        return message["Message-ID"]
+
+
+class FakeSms:
+    def send(self, to, body, status_callback=None) -> str:
+        raise AssertionError("no text is due in these tests")
+
+
+@pytest.fixture
+def senders(app, make_user):
+    ensure_default_plans()
+    make_user("advisor")
+    return Senders(mail=FakeMail(), sms=FakeSms())
+
+
+def _leads(count: int, at: datetime) -> list[int]:
+    return [ingest(lead_json(), now=at).lead_id for _ in range(count)]
+
+
+def _selects_during(action) -> int:
+    """How many SELECT statements `action()` runs."""
+    seen = []
+
+    def count(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        action()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+def test_a_batch_reads_the_same_whatever_its_size(senders):
+    reads = {}
+    for count, at in ((2, MONDAY_2PM), (6, MONDAY_2PM + timedelta(days=1))):
+        _leads(count, at)
+        report = None
+
+        def tick(at=at):
+            nonlocal report
+            report = run_due_touches(at, senders)
+
+        reads[count] = _selects_during(tick)
+        assert report.outcomes == {"sent": count}
+        # what the plans scheduled later must not be due at the next tick
+        db.session.execute(delete(Touch).where(Touch.status != "sent"))
+        db.session.commit()
+    assert reads[6] == reads[2]
+
+
+def test_each_customer_in_a_batch_is_judged_on_its_own_opt_outs(senders):
+    lead_ids = _leads(3, MONDAY_2PM)
+    opted_out = db.session.scalars(
+        db.select(Touch).where(Touch.lead_id == lead_ids[1], Touch.position == 0)
+    ).one()
+    db.session.add(Suppression(channel="all", address=opted_out.lead.customer.email, source="link"))
+    db.session.commit()
+    report = run_due_touches(MONDAY_2PM, senders)
+    assert report.outcomes == {"sent": 2, "skipped": 1}
+    assert db.session.get(Touch, opted_out.id).status == "skipped"
+    sent_to = {message["To"] for message in senders.mail.sent}
+    assert opted_out.lead.customer.email not in sent_to and len(sent_to) == 2
+
+
+def test_a_message_on_the_wire_is_recorded_when_the_next_touch_fails(senders, monkeypatch):
+    _leads(2, MONDAY_2PM)
+    calls = []
+    compose = outbound.compose
+
+    def compose_then_fail(*args):
+        calls.append(args)
+        if len(calls) == 2:
+            raise RuntimeError("template engine exploded")
+        return compose(*args)
+
+    monkeypatch.setattr(outbound, "compose", compose_then_fail)
+    with pytest.raises(RuntimeError, match="exploded"):
+        run_due_touches(MONDAY_2PM, senders)
+    db.session.rollback()
+    statuses = sorted(db.session.scalars(db.select(Touch.status).where(Touch.due_at <= MONDAY_2PM)))
+    assert statuses == ["claimed", "sent"]  # the other one is flagged for a person later
+    assert db.session.scalar(db.select(db.func.count(OutboundMessage.id))) == 1
+    assert len(senders.mail.sent) == 1
