@@ -12,6 +12,7 @@ from flask import Flask
 from sqlalchemy import event, func, select
 from support import login, serve
 
+from dealer_leads.admin.services import dealership_zone
 from dealer_leads.auth.services import create_user
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
@@ -303,7 +304,7 @@ def test_list_filters_and_search(app):
 
 def test_list_is_newest_in_stock_first_with_days_in_stock(client, login_as):
     login_as("advisor")
-    today = now_utc().date()
+    today = now_utc().astimezone(dealership_zone()).date()  # the lot's calendar, not UTC's
     old = make_vehicle(20, in_stock_on=today - timedelta(days=40))
     fresh = make_vehicle(21, in_stock_on=today - timedelta(days=2))
     coming = make_vehicle(22, in_stock_on=None, status="in_transit")
