@@ -158,8 +158,8 @@ def _throughput_rows(leg: str, figures: dict) -> list[tuple]:
             )
         ]
     once = "exactly once" if figures["exactly_once"] else "DUPLICATES OR LOSSES"
-    if "ceiling_per_s" in figures:  # flask worker as shipped: one batch per tick
-        once += f"; ceiling {figures['ceiling_per_s']:g}/s (batch / tick)"
+    if "tick_seconds" in figures:  # flask worker as shipped: claims again while batches are full
+        once += f"; batches of {figures['batch']}, claimed again within a tick"
     else:
         legs = figures.get("rounds") or [figures]
         largest = max(child["largest_claim"] for one in legs for child in one["children"])

@@ -213,7 +213,6 @@ def scheduled_leg(kind: str, touches: int, tick: int = 1, batch: int = 100) -> d
         "finished": done,
         "seconds_first_to_last": round(seconds, 2),
         "touches_per_s": round((len(received) - 1) / seconds, 1) if seconds else 0.0,
-        "ceiling_per_s": batch / tick,
         "checks": checks,
         "exactly_once": _exactly_once(checks, touches),
     }

@@ -97,9 +97,11 @@ def drain(batch: int, sender: str) -> dict:
     from dealer_leads import create_app
     from dealer_leads.cadence.engine import run_due_touches
     from dealer_leads.database import now_utc
+    from dealer_leads.worker import freeze_startup_objects
 
     app = create_app(Config)
     _ready_then_wait(app)
+    freeze_startup_objects()  # as `flask worker` does before its first tick
     began, cpu = time.perf_counter(), time.process_time()
     outcomes: Counter = Counter()
     ticks = largest = 0
@@ -163,11 +165,12 @@ def scheduled_worker(tick: float) -> None:
     (an integer setting) allows: what an immediate or sub-second trigger would give."""
     from config import Config
     from dealer_leads import create_app
-    from dealer_leads.worker import build_scheduler
+    from dealer_leads.worker import build_scheduler, freeze_startup_objects
 
     app = create_app(Config, CADENCE_TICK_SECONDS=tick)
     scheduler = build_scheduler(app)
     print(f"worker: {len(scheduler.get_jobs())} jobs scheduled (tick {tick}s)", flush=True)
+    freeze_startup_objects()
     scheduler.start()
 
 
@@ -182,7 +185,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.role == "worker":
         scheduled_worker(args.tick)
         return 0
-    if args.role == "drain":
+    if args.role == "drain" and os.environ.get("BENCH_PROFILE"):
+        # BENCH_PROFILE=FILE: the drain under cProfile (slower), its statistics written to FILE
+        import cProfile
+
+        profiler = cProfile.Profile()
+        figures = profiler.runcall(drain, args.batch, args.sender)
+        profiler.dump_stats(os.environ["BENCH_PROFILE"])
+    elif args.role == "drain":
         figures = drain(args.batch, args.sender)
     else:
         figures = send_only(args.count, args.sender)

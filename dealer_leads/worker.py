@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import signal
 
@@ -20,6 +21,16 @@ from dealer_leads.messaging.forwarding_jobs import forward_department_leads
 from dealer_leads.messaging.mailbox_jobs import poll_mailbox
 
 log = logging.getLogger(__name__)
+
+
+def freeze_startup_objects() -> None:
+    """Keep what start-up made (the app, every module, SQLAlchemy's mappers) out of the cyclic
+    garbage collector's walks from now on. A long-running process otherwise walks all of it at
+    every full collection, which the objects of each sent e-mail trigger every few hundred
+    touches: about a millisecond a touch, measured. Garbage is collected first, so none is kept.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def build_scheduler(app: Flask) -> BlockingScheduler:
@@ -109,5 +120,6 @@ def worker_command() -> None:
 
     signal.signal(signal.SIGTERM, stop)
     click.echo(f"worker: {len(scheduler.get_jobs())} jobs scheduled; Ctrl-C stops.")
+    freeze_startup_objects()
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
         scheduler.start()

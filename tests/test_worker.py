@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import queue
 import signal
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,7 +22,7 @@ from dealer_leads.extensions import db
 from dealer_leads.leads.ingest import store_inbound
 from dealer_leads.leads.jobs import purge_idempotency_keys
 from dealer_leads.leads.models import InboundPayload
-from dealer_leads.worker import build_scheduler
+from dealer_leads.worker import build_scheduler, freeze_startup_objects
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2025, 3, 14, 12, 0, tzinfo=UTC)
@@ -154,3 +156,19 @@ def test_flask_worker_runs_until_sigterm(tmp_path):
             worker.kill()
             worker.wait()
         worker.stdout.close()
+
+
+def test_start_up_objects_are_frozen_after_the_garbage_is_collected():
+    class Cycle:
+        pass
+
+    garbage = Cycle()
+    garbage.me = garbage  # only the cyclic collector can free it
+    gone = weakref.ref(garbage)
+    del garbage
+    try:
+        freeze_startup_objects()
+        assert gone() is None  # collected first, not kept forever
+        assert gc.get_freeze_count() > 1000  # the modules, the app and its mappers
+    finally:
+        gc.unfreeze()

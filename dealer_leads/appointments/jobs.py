@@ -20,6 +20,7 @@ from dealer_leads.cadence.services import open_task
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
 from dealer_leads.leads.timeline import record_event
+from dealer_leads.messaging.email import MAIL_POLICY
 from dealer_leads.messaging.senders import mail_sender_from_config
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ def _letter(appointment: Appointment, summary: str) -> EmailMessage:
     """A short note to the advisor: which visit, what changed."""
     starts = local(appointment.starts_at)
     customer = appointment.lead.customer.name
-    message = EmailMessage()
+    message = EmailMessage(policy=MAIL_POLICY)
     message["Subject"] = f"Before your {starts:%a %H:%M} visit with {customer}: {summary}"[:200]
     message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
     message["To"] = appointment.advisor.email

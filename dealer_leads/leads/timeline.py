@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import nulls_first, update
+from sqlalchemy import inspect, nulls_first, or_, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from dealer_leads.auth.models import User
 from dealer_leads.cadence.models import AUTOMATIC_CHANNELS, PENDING_TOUCH_STATES, Touch
@@ -22,19 +23,44 @@ def record_event(
     at: datetime | None = None,
     **data,
 ) -> LeadEvent:
-    """Add one line to the lead's timeline and mark the lead active."""
+    """Add one line to the lead's timeline and mark the lead active.
+
+    A lead already stored whose timeline is not loaded stays out of the unit of work: the event
+    names it by id, and its last activity moves forward with one UPDATE. A changed lead brings
+    every relationship it has into the flush, which cost a third of recording each e-mail the
+    worker sends (measured). A new lead, or one whose timeline is loaded, takes the event
+    through the relationship, so that its list stays whole.
+    """
     at = at or now_utc()
     event = LeadEvent(
-        lead=lead,
-        kind=kind,
-        summary=summary[:500],
-        data=data,
-        at=at,
-        user_id=user.id if user else None,
+        kind=kind, summary=summary[:500], data=data, at=at, user_id=user.id if user else None
     )
-    db.session.add(event)
-    lead.last_activity_at = max(lead.last_activity_at or at, at)
+    state = inspect(lead)
+    if state.persistent and "events" not in state.dict:
+        event.lead_id = lead.id
+        set_committed_value(event, "lead", lead)  # readable at once, and the lead stays clean
+        db.session.add(event)
+        _move_last_activity(lead, at)
+    else:
+        event.lead = lead
+        db.session.add(event)
+        lead.last_activity_at = max(lead.last_activity_at or at, at)
     return event
+
+
+def _move_last_activity(lead: Lead, at: datetime) -> None:
+    """`lead.last_activity_at` = `at` unless it is already as late, in the database and in the
+    object alike, without marking the object changed."""
+    if lead.last_activity_at is not None and lead.last_activity_at >= at:
+        return
+    db.session.execute(
+        update(Lead)
+        .where(Lead.id == lead.id)
+        .where(or_(Lead.last_activity_at.is_(None), Lead.last_activity_at < at))
+        .values(last_activity_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    set_committed_value(lead, "last_activity_at", at)
 
 
 def next_advisor_in_rotation(now: datetime) -> User | None:

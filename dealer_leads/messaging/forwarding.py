@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import format_datetime, make_msgid
@@ -29,7 +28,7 @@ from dealer_leads.admin.services import get_dealership
 from dealer_leads.extensions import db
 from dealer_leads.leads.models import Lead
 from dealer_leads.leads.timeline import record_event
-from dealer_leads.messaging.email import sender_domain
+from dealer_leads.messaging.email import MAIL_POLICY, sender_domain
 from dealer_leads.messaging.mail_in import InMail
 from dealer_leads.messaging.models import OutboundMessage
 from dealer_leads.messaging.senders import MailSender, mail_sender_from_config
@@ -129,7 +128,7 @@ def _vehicle_line(vehicle) -> str:
 
 
 def _new_forward(lead: Lead, subject: str, to: str, from_addr: str, now: datetime) -> EmailMessage:
-    forward = EmailMessage()
+    forward = EmailMessage(policy=MAIL_POLICY)
     forward["From"] = from_addr
     forward["To"] = to
     forward["Subject"] = " ".join(subject.split())[:250]  # no line breaks in a header
@@ -146,8 +145,8 @@ def _new_forward(lead: Lead, subject: str, to: str, from_addr: str, now: datetim
 def _attach_original(forward: EmailMessage, raw: bytes) -> None:
     """As message/rfc822 when it can be re-serialised; byte for byte as a .eml file if not."""
     try:
-        original = BytesParser(policy=policy.default).parsebytes(raw)
-        attached = EmailMessage()
+        original = BytesParser(policy=MAIL_POLICY).parsebytes(raw)
+        attached = EmailMessage(policy=MAIL_POLICY)
         attached.set_content(original)
         attached.as_bytes()  # a malformed original fails here, not when the forward is sent
         forward.add_attachment(original)

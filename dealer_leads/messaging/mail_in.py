@@ -14,12 +14,13 @@ import html
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from email import policy
 from email.message import Message
 from email.parser import BytesHeaderParser, BytesParser
 from email.utils import getaddresses, parseaddr
 from functools import lru_cache
 from html.parser import HTMLParser
+
+from dealer_leads.messaging.email import MAIL_POLICY
 
 MAX_PARTS = 500
 MAX_DEPTH = 20
@@ -96,10 +97,10 @@ def read_mail(raw: bytes) -> InMail:
     """Parse a raw RFC 822 message; never raises on bad input (problems become warnings)."""
     mail = InMail()
     try:
-        message = BytesParser(policy=policy.default).parsebytes(raw)
+        message = BytesParser(policy=MAIL_POLICY).parsebytes(raw)
     except Exception as error:  # the parser can still fail on pathological nesting
         mail.warnings.append(f"the MIME structure could not be read ({type(error).__name__})")
-        message = BytesHeaderParser(policy=policy.default).parsebytes(raw)
+        message = BytesHeaderParser(policy=MAIL_POLICY).parsebytes(raw)
         _read_headers(message, mail)
         return mail
     _read_headers(message, mail)
@@ -122,7 +123,7 @@ def read_mail_once(raw: bytes) -> InMail:
 def read_headers(raw: bytes) -> InMail:
     """Only the header fields (for lists and for a message too large to read whole)."""
     mail = InMail()
-    _read_headers(BytesHeaderParser(policy=policy.default).parsebytes(raw), mail)
+    _read_headers(BytesHeaderParser(policy=MAIL_POLICY).parsebytes(raw), mail)
     return mail
 
 

@@ -6,14 +6,15 @@ authentication or TLS, which a fixed setting cures) and PermanentSendError (5xx 
 message, an address that cannot be sent to). The server's reply text is in the message.
 
 A sender made with `reuse=True` keeps its connection for the next message (the worker's tick
-sends a batch) and checks it with NOOP first, so a relay that timed out an idle connection is
-met with a fresh one before anything is sent; `close()` ends it. Otherwise one connection per
-message.
+sends a batch) and checks it first without a round trip: a relay that closed it (an idle
+timeout, a 421 before closing) has made the socket readable, and is met with a fresh connection
+before anything is sent; `close()` ends it. Otherwise one connection per message.
 """
 
 from __future__ import annotations
 
 import logging
+import select
 import smtplib
 import ssl
 from collections.abc import Mapping
@@ -108,13 +109,10 @@ class SmtpSender:
             _quit(smtp)
 
     def _open(self) -> smtplib.SMTP:
-        """The kept connection if it still answers NOOP, else a new one."""
+        """The kept connection if the relay has not closed it, else a new one."""
         if self._smtp is not None:
-            try:
-                if self._smtp.noop()[0] == 250:
-                    return self._smtp
-            except (smtplib.SMTPException, OSError):
-                pass
+            if _still_open(self._smtp):
+                return self._smtp
             self.close()
         try:
             self._smtp = self._connect()
@@ -159,6 +157,20 @@ class SmtpSender:
             raise TemporarySendError(f"SMTP {self.host}:{self.port}: {error}") from error
         if refused:  # some recipients refused, others accepted: the message went
             log.warning("SMTP %s: some recipients refused: %s", self.host, refused)
+
+
+def _still_open(smtp: smtplib.SMTP) -> bool:
+    """Whether a kept connection can take the next message. Between transactions a relay says
+    nothing, so a readable socket means it closed the connection or is closing it (421); a NOOP
+    would tell the same at the cost of a round trip per message."""
+    sock = smtp.sock
+    if sock is None:
+        return False
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):  # closed under us
+        return False
+    return not readable
 
 
 def _quit(smtp: smtplib.SMTP) -> None:

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from dealer_leads.messaging.email import (
+    MAIL_POLICY,
     build_email,
     dealership_footer,
     reply_address,
@@ -153,3 +154,18 @@ def test_reply_tokens_are_short_unguessable_and_read_back():
 def test_sender_domain():
     assert sender_domain("Maple Ridge <leads@dealer.example>") == "dealer.example"
     assert sender_domain("leads") == "localhost"
+
+
+def test_the_mail_policy_makes_each_header_class_once_and_reads_as_the_default():
+    classes = MAIL_POLICY.header_factory
+    assert classes["Subject"] is classes["subject"] is classes["SUBJECT"]
+    assert (
+        email.policy.default.header_factory["Subject"]
+        is not (email.policy.default.header_factory["Subject"])
+    )  # what the standard registry does, and why ours exists
+    raw = build().as_bytes()
+    ours = email.message_from_bytes(raw, policy=MAIL_POLICY)
+    standard = email.message_from_bytes(raw, policy=email.policy.default)
+    assert ours.items() == standard.items()
+    assert ours["Reply-To"].addresses[0].username == "leads+abcdefgh23456789"
+    assert ours.as_bytes() == standard.as_bytes() == raw

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import time
@@ -101,6 +102,63 @@ def test_message_delivered_with_envelope_and_headers():
     assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in received
     assert "Reply-To: leads+abcdefgh23456789@dealer.example" in received
     assert "multipart/alternative" in received and "It's here." in received
+
+
+class Counting(Collecting):
+    """Counts connections (one EHLO each) and NOOPs; `closing` makes the relay hang up after
+    each message, saying `closing` first when it is a reply (an idle timeout's 421)."""
+
+    def __init__(self, closing: str | None = None, hang_up: bool = False):
+        super().__init__()
+        self.greetings = self.noops = 0
+        self.closing, self.hang_up = closing, hang_up
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        self.greetings += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_NOOP(self, server, session, envelope, arg):
+        self.noops += 1
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        if self.hang_up:
+            asyncio.get_running_loop().call_later(0.05, self._hang_up, server.transport)
+        return "250 OK queued"
+
+    def _hang_up(self, transport):
+        if self.closing:
+            transport.write(f"{self.closing}\r\n".encode())
+        transport.close()
+
+
+def test_a_reusing_sender_sends_a_batch_over_one_connection_without_round_trips():
+    handler = Counting()
+    with smtp_server(handler) as port:
+        mail = sender(port, reuse=True)
+        sent = [mail.send(message(f"buyer{n}@example.com")) for n in range(3)]
+        mail.close()
+    assert [e.rcpt_tos for e in handler.envelopes] == [[f"buyer{n}@example.com"] for n in range(3)]
+    assert len(set(sent)) == 3
+    assert (handler.greetings, handler.noops) == (1, 0)
+
+
+@pytest.mark.parametrize("closing", [None, "421 4.4.2 Idle timeout, closing connection"])
+def test_a_connection_the_relay_closed_is_replaced_before_anything_is_sent(closing):
+    handler = Counting(closing=closing, hang_up=True)
+    with smtp_server(handler) as port:
+        mail = sender(port, reuse=True)
+        mail.send(message("first@example.com"))
+        time.sleep(0.3)  # the relay hangs up between the two messages
+        mail.send(message("second@example.com"))
+        mail.close()
+    assert [e.rcpt_tos for e in handler.envelopes] == [
+        ["first@example.com"],
+        ["second@example.com"],
+    ]
+    assert handler.greetings == 2
 
 
 def test_login_when_a_username_is_set():
