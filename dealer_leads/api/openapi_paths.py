@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dealer_leads.leads.channels import ADF_CONTENT_TYPES
 from dealer_leads.leads.models import LEAD_STATUSES
+from dealer_leads.messaging.mailbox_reads import KINDS as MAIL_KINDS
 
 # --- builders ----------------------------------------------------------------------------------
 
@@ -382,16 +383,8 @@ _MAIL_OUTCOME = {
         "inbound_id": {"type": "integer", "description": "The stored message"},
         "kind": {
             "type": "string",
-            "enum": [
-                "adf",
-                "inquiry",
-                "reply",
-                "bounce",
-                "auto_reply",
-                "notice",
-                "needs_review",
-                "duplicate",
-            ],
+            # what a stored message became (too large is a 413, not a result), or a repeat
+            "enum": [*(kind for kind in MAIL_KINDS if kind != "too_large"), "duplicate"],
         },
         "lead_ids": {"type": "array", "items": {"type": "integer"}},
         "detail": {"type": "string"},

@@ -21,7 +21,7 @@ from dealer_leads.appointments.models import ACTIVE_STATUSES, APPOINTMENT_KINDS,
 from dealer_leads.appointments.tokens import confirm_token, schedule_token
 from dealer_leads.auth.models import User
 from dealer_leads.cadence import services as cadence
-from dealer_leads.cadence.models import Touch
+from dealer_leads.cadence.models import CONFIRMATION_PLAN, Touch
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
 from dealer_leads.leads.models import Lead
@@ -43,7 +43,6 @@ from dealer_leads.messaging.templates import render_template
 from dealer_leads.messaging.unsubscribe import unsubscribe_url
 
 log = logging.getLogger(__name__)
-CONFIRMATION_PLAN = "appointment_confirmation"
 REBOOK_PLAN = "noshow_rebook"
 CONFIRMATION_TEXT = "appointment_confirmation_sms"
 CONFIRM_LINK_GRACE = timedelta(days=1)

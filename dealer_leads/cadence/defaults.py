@@ -7,6 +7,7 @@ any hour, texts only within quiet hours (the compliance module moves them).
 
 from __future__ import annotations
 
+from dealer_leads.cadence.models import CONFIRMATION_PLAN
 from dealer_leads.extensions import db
 
 DAY, HOUR = 24 * 60, 60
@@ -104,7 +105,7 @@ PLANS = {
             *NURTURE,
         ],
     ),
-    "appointment_confirmation": (
+    CONFIRMATION_PLAN: (
         "Appointment confirmation",
         "Offsets from the appointment's "
         "start: confirmation at booking (the e-mail with the calendar invitation and a text "

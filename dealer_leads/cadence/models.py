@@ -19,6 +19,10 @@ STEP_CHANNELS = {
 }
 AUTOMATIC_CHANNELS = ("auto_email", "auto_sms")
 OFFSET_FROM = ("arrival", "previous")
+# A plan's "arrival" is the moment it starts from: the lead's arrival for the sales plans, the
+# appointment's start for the confirmation plan (whose offsets are negative: before the visit).
+CONFIRMATION_PLAN = "appointment_confirmation"
+COUNTED_FROM_APPOINTMENT = frozenset({CONFIRMATION_PLAN})
 CADENCE_STATES = ("active", "paused", "stopped", "finished")
 # scheduled → claimed → sent | failed | unknown (automatic);  scheduled → open → done (person)
 TOUCH_STATES = (

@@ -22,6 +22,7 @@ from dealer_leads.admin.services import dealership_zone
 from dealer_leads.auth.models import User
 from dealer_leads.cadence.models import (
     AUTOMATIC_CHANNELS,
+    COUNTED_FROM_APPOINTMENT,
     OFFSET_FROM,
     PENDING_TOUCH_STATES,
     STEP_CHANNELS,
@@ -417,4 +418,10 @@ def lead_panel_context(lead_id: int) -> dict[str, Any]:
         "step_channels": STEP_CHANNELS,
         "template_names": {t.key: t.name for t in list_templates()},
         "pending_states": PENDING_TOUCH_STATES,
+        # their touches count from the appointment, not from the lead's arrival
+        "appointment_plan_ids": set(
+            db.session.scalars(
+                select(FollowUpPlan.id).where(FollowUpPlan.key.in_(COUNTED_FROM_APPOINTMENT))
+            )
+        ),
     }

@@ -14,7 +14,7 @@ from flask_login import current_user
 from dealer_leads.admin.services import dealership_zone
 from dealer_leads.auth.services import role_required
 from dealer_leads.cadence import plan_services, services
-from dealer_leads.cadence.models import OFFSET_FROM, STEP_CHANNELS
+from dealer_leads.cadence.models import COUNTED_FROM_APPOINTMENT, OFFSET_FROM, STEP_CHANNELS
 from dealer_leads.database import now_utc
 from dealer_leads.leads.normalize import DEPARTMENTS, INTERESTS
 from dealer_leads.leads.services import LeadNotFound, get_lead, list_advisors, list_sources
@@ -123,6 +123,7 @@ def _plan_page(plan, values: dict, rows: list[dict], problems: dict, status: int
         problems=problems,
         channels=STEP_CHANNELS,
         offset_from=OFFSET_FROM,
+        from_appointment=plan is not None and plan.key in COUNTED_FROM_APPOINTMENT,
         units=UNITS,
         templates=list_templates(),
     ), status

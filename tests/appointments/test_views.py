@@ -202,3 +202,20 @@ def test_forms_need_csrf(app_factory, lead, advisor, mail):
 def test_bad_board_filters_are_400(client, login_as, dealership):
     login_as("advisor")
     assert client.get("/appointments?day=someday").status_code == 400
+
+
+def test_lead_page_counts_reminders_from_the_visit_not_from_arrival(client, lead, advisor, mail):
+    from dealer_leads.cadence.models import Touch
+
+    _book_today_or_soon(lead, advisor, mail)
+    reminders = db.session.scalars(
+        db.select(Touch).where(
+            Touch.lead_id == lead.id, Touch.template_key == "appointment_reminder"
+        )
+    ).all()
+    assert reminders
+    _sign_in(client, advisor)
+    page = client.get(f"/leads/{lead.id}").get_data(as_text=True)
+    for touch in reminders:
+        item = re.search(rf'data-touch="{touch.id}">(.*?)</li>', page, re.S).group(1)
+        assert "after arrival" not in item

@@ -413,3 +413,12 @@ def test_plan_forms_carry_the_csrf_token(app_factory, make_user):
         assert client.post(f"/plans/{plan.id}", data=MultiDict(data)).status_code == 400
         data.append(("csrf_token", token))
         assert client.post(f"/plans/{plan.id}", data=MultiDict(data)).status_code == 303
+
+
+def test_the_confirmation_plan_counts_from_the_appointment(client, login_as, plans):
+    login_as("supervisor")
+    page = client.get(f"/plans/{_plan('appointment_confirmation').id}").get_data(as_text=True)
+    assert "selected>from the appointment</option>" in page
+    assert "after arrival" not in page and "a negative offset is before it" in page
+    sales = client.get(f"/plans/{_plan('new_vehicle').id}").get_data(as_text=True)
+    assert "selected>after arrival</option>" in sales and "from the appointment" not in sales
