@@ -246,7 +246,8 @@ INVENTORY_PATHS = {
                 "Needs the `inventory` scope. Each file is checked on its own: the good ones are "
                 "stored and processed in the background (they show on the vehicle once ready), "
                 "the bad ones are listed in `errors` with the reason, and a file the vehicle has "
-                "already is listed in `duplicates` with its id. JPEG, PNG, WebP or HEIC; at most "
+                "already is listed in `duplicates` with its id. JPEG, PNG, WebP or HEIC, at least "
+                "480x360 (either way up); at most "
                 "25 MiB a file (MAX_PHOTO_BYTES) and 40 files a request (MAX_PHOTOS_PER_UPLOAD)."
             ),
             "tags": ["inventory"],

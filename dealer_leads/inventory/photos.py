@@ -13,6 +13,9 @@ Policies:
   16-bit turned into 8-bit RGB, transparency flattened on white) and carry no metadata at all:
   no EXIF (so no GPS), ICC, XMP or comment. Each is a JPEG (progressive) and a WebP, named by
   the hash of its bytes, so it can be cached forever.
+- Too small to list is refused at upload: below `MIN_SIZE` (480x360, either way up) no listing
+  site takes a photo, and a web page would show it blurred. Between that and 1024x768 the photo
+  is accepted with a warning, since the listing image is scaled up.
 - Sizes by the long edge, never scaled up: a size the photo does not reach is made at the photo's
   own size once (a 640 px photo gives a 320 px thumb and a 640 px "medium", no "large").
 - The listing image is always exactly 1024x768: centre-cropped to 4:3 (a car photo's subject is
@@ -46,6 +49,7 @@ from PIL import Image, ImageCms, UnidentifiedImageError
 SIZES = {"large": 1600, "medium": 800, "thumb": 320}  # long edge, px
 LISTING_KIND = "listing"
 LISTING_SIZE = (1024, 768)
+MIN_SIZE = (480, 360)  # long edge, short edge: the smallest photo accepted at upload
 MAX_PIXELS = 50_000_000
 MAX_SIDE = 20_000
 CACHE_CONTROL = "public, max-age=31536000, immutable"
@@ -155,6 +159,11 @@ def inspect_upload(data: bytes, filename: str, *, max_pixels: int = MAX_PIXELS) 
     img = _open_checked(data, max_pixels)
     extension, content_type, honest = _ACCEPTED[img.format or ""]
     width, height = _upright_size(img.size, _orientation(img))
+    if max(width, height) < MIN_SIZE[0] or min(width, height) < MIN_SIZE[1]:
+        raise InvalidPhoto(
+            f"only {width}x{height}: too small to list; a vehicle photo must be at least "
+            f"{MIN_SIZE[0]}x{MIN_SIZE[1]} (or {MIN_SIZE[1]}x{MIN_SIZE[0]} upright)"
+        )
     warnings = []
     name = safe_filename(filename)
     declared = name.rpartition(".")[2].lower() if "." in name else ""

@@ -309,7 +309,7 @@ def test_a_photo_being_processed_is_not_taken_again_until_its_claim_is_stale(app
 
 def test_concurrent_workers_never_process_a_photo_twice(app, monkeypatch):
     vehicle = make_vehicle()
-    photos = [(f"p{n}.jpg", jpeg((n * 20, 40, 200), size=(320, 240))) for n in range(12)]
+    photos = [(f"p{n}.jpg", jpeg((n * 20, 40, 200), size=(480, 360))) for n in range(12)]
     services.add_photos(vehicle.id, photos, None)
     db.session.close()  # the workers need the SQLite write lock
     processed: Counter[str] = Counter()
@@ -349,7 +349,7 @@ def test_concurrent_workers_never_process_a_photo_twice(app, monkeypatch):
 
 
 def _three(vehicle: Vehicle) -> list[int]:
-    files = [(f"{n}.jpg", jpeg((n * 60, 10, 10), size=(320, 240))) for n in range(3)]
+    files = [(f"{n}.jpg", jpeg((n * 60, 10, 10), size=(480, 360))) for n in range(3)]
     return [p.id for p in services.add_photos(vehicle.id, files, None).stored]
 
 
@@ -382,7 +382,7 @@ def test_reorder_refuses_photos_of_another_vehicle(app):
 
 def test_delete_removes_files_no_other_photo_uses_and_keeps_the_original(app, root):
     vehicle, other = make_vehicle(), make_vehicle()
-    data = jpeg((5, 5, 5), size=(320, 240))
+    data = jpeg((5, 5, 5), size=(480, 360))
     [first] = services.add_photos(vehicle.id, [("a.jpg", data)], None).stored
     [shared] = services.add_photos(other.id, [("a.jpg", data)], None).stored
     photo_jobs.process_pending_photos(now=NOW)
@@ -442,7 +442,10 @@ def test_photo_urls_lists_ready_photos_in_order_with_absolute_urls(app):
         ".jpg"
     )
     assert thumb["webp"].endswith(".webp") and (thumb["width"], thumb["height"]) == (320, 240)
-    assert list(urls[0]["sizes"]) == ["thumb", "listing"]  # a 320 px photo: no larger sizes
+    # a 480 px photo: a thumb and a "medium" at its own size, no "large"
+    assert list(urls[0]["sizes"]) == ["thumb", "medium", "listing"]
+    medium = urls[0]["sizes"]["medium"]
+    assert (medium["width"], medium["height"]) == (480, 360)
 
 
 def test_photos_needed_lists_short_vehicles_oldest_first(app):
@@ -498,18 +501,28 @@ def test_published_sizes_are_upright_and_carry_no_metadata(app, root, name):
     ).read_bytes()  # the original keeps everything, privately
 
 
-@pytest.mark.parametrize("name", ["invalid-image00971.jpg", "invalid-image01088.jpg"])
-def test_corpus_files_with_broken_metadata_publish_clean_or_fail_with_a_reason(app, root, name):
-    """These JPEGs carry metadata exif tools call invalid; their pixels decode fully."""
-    photo = _process_corpus_file(name)
+@pytest.mark.parametrize(
+    ("name", "size"),
+    [
+        ("invalid-image00971.jpg", "636x227"),
+        ("invalid-image01088.jpg", "425x120"),
+        ("Canon_40D.jpg", "100x68"),
+    ],
+)
+def test_corpus_files_too_small_to_list_are_refused_and_nothing_is_stored(app, root, name, size):
+    vehicle = make_vehicle()
+    data = (shared_path("corpus", "photos") / name).read_bytes()
 
-    assert photo.status == "ready", photo.error
-    for entry in photo.derivatives.values():
-        with Image.open(root / "public" / entry["file"]) as published:
-            assert "xmp" not in published.info and published.getexif() == {}
+    result = services.add_photos(vehicle.id, [(name, data)], None)
+
+    assert result.stored == []
+    [error] = result.errors
+    assert error.message.startswith(f"only {size}: too small to list")
+    assert stored_rows() == []
+    assert files_under(root) == []
 
 
-@pytest.mark.parametrize("name", ["invalid-image00971.jpg", "gps-DSCN0021.jpg"])
+@pytest.mark.parametrize("name", ["gps-DSCN0010.jpg", "gps-DSCN0021.jpg"])
 def test_corpus_files_cut_short_or_damaged_are_refused_or_fail_with_a_reason(app, root, name):
     data = (shared_path("corpus", "photos") / name).read_bytes()
     vehicle = make_vehicle()

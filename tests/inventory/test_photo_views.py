@@ -168,7 +168,7 @@ def test_upload_over_the_photo_request_limit_is_refused_whole(app_factory, tmp_p
     with app.app_context():
         vehicle_id = make_vehicle().id
         login(client, create_user("sup@example.com", "supervisor", "Sup", "password123"))
-    files = [(f"{n}.jpg", jpeg(size=(400, 300), noise=True)) for n in range(3)]
+    files = [(f"{n}.jpg", jpeg(size=(480, 360), noise=True)) for n in range(3)]
 
     response = upload(client, vehicle_id, files, headers=JSON)
 
@@ -225,7 +225,7 @@ def test_upload_checks_csrf_itself(app_factory, tmp_path):
 
 
 def _three(vehicle: Vehicle) -> list[int]:
-    files = [(f"{n}.jpg", jpeg((n * 70, 60, 60), size=(320, 240))) for n in range(3)]
+    files = [(f"{n}.jpg", jpeg((n * 70, 60, 60), size=(480, 360))) for n in range(3)]
     return [p.id for p in services.add_photos(vehicle.id, files, None).stored]
 
 
