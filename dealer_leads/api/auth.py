@@ -20,10 +20,11 @@ def bearer_token(header: str) -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
-def require_api_key(scope: str) -> Callable:
-    """Let through requests with a live key holding `scope` (401 / 403 otherwise)."""
-    if scope not in API_SCOPES:
-        raise ValueError(f"unknown scope {scope!r}")
+def require_api_key(*scopes: str) -> Callable:
+    """Let through requests with a live key holding one of `scopes` (401 / 403 otherwise)."""
+    if not scopes or set(scopes) - set(API_SCOPES):
+        raise ValueError(f"unknown scope in {scopes!r}")
+    named, listed = " or ".join(repr(scope) for scope in scopes), " ".join(scopes)
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
@@ -33,12 +34,12 @@ def require_api_key(scope: str) -> Callable:
             except ApiKeyRefused as refusal:
                 detail = "" if refusal.code == "missing_api_key" else ', error="invalid_token"'
                 return _refuse(401, refusal.code, str(refusal), f'Bearer realm="{REALM}"{detail}')
-            if scope not in key.scope_list:
+            if not set(scopes) & set(key.scope_list):
                 return _refuse(
                     403,
                     "insufficient_scope",
-                    f"this API key does not have the {scope!r} scope",
-                    f'Bearer realm="{REALM}", error="insufficient_scope", scope="{scope}"',
+                    f"this API key does not have the {named} scope",
+                    f'Bearer realm="{REALM}", error="insufficient_scope", scope="{listed}"',
                 )
             g.api_key = key
             return view(*args, **kwargs)

@@ -5,7 +5,7 @@ from wtforms import Field, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from dealer_leads.auth.models import API_SCOPES
+from dealer_leads.auth.models import ADMIN_ONLY_SCOPES, API_SCOPES
 
 
 def _at_least_one(form: FlaskForm, field: Field) -> None:
@@ -24,6 +24,15 @@ class ApiKeyForm(FlaskForm):
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
     )
+
+
+def api_key_form(role: str, **options) -> ApiKeyForm:
+    """The form offering the scopes `role` may grant: `leads:read` (every lead) is the admin's."""
+    form = ApiKeyForm(**options)
+    form.scopes.choices = [
+        (scope, scope) for scope in API_SCOPES if role == "admin" or scope not in ADMIN_ONLY_SCOPES
+    ]
+    return form
 
 
 class RevokeApiKeyForm(FlaskForm):

@@ -1,8 +1,9 @@
 """/settings/api-keys: the webmaster and admin create and revoke lead providers' keys."""
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
 
-from dealer_leads.api.forms import ApiKeyForm, RevokeApiKeyForm
+from dealer_leads.api.forms import RevokeApiKeyForm, api_key_form
 from dealer_leads.api.services import (
     ApiKeyNotFound,
     InvalidApiKey,
@@ -20,7 +21,7 @@ bp = Blueprint("api_keys", __name__)
 @role_required("webmaster", "admin")
 def index():
     """The keys, and a form to make one; a new key is shown on this answer only."""
-    form, created, secret = ApiKeyForm(), None, None
+    form, created, secret = api_key_form(current_user.role), None, None
     if form.validate_on_submit():
         try:
             created, secret = create_api_key(form.name.data, form.scopes.data)
@@ -28,7 +29,7 @@ def index():
             field = form.scopes if isinstance(error, UnknownScope) else form.name
             field.errors = [*field.errors, str(error)]
         else:
-            form = ApiKeyForm(formdata=None)
+            form = api_key_form(current_user.role, formdata=None)
     status = 400 if form.errors else 200
     response = render_template(
         "api/keys.html",

@@ -528,8 +528,9 @@ def openapi_document() -> dict:
                         "type": "http",
                         "scheme": "bearer",
                         "description": f"An API key; scopes: {', '.join(API_SCOPES)}. "
-                        "Lead operations need the `leads` scope, vehicle and photo operations "
-                        "the `inventory` scope.",
+                        "Lead operations need the `leads` scope (reading back only the leads the "
+                        "key sent) or, to read every lead, `leads:read`; vehicle and photo "
+                        "operations the `inventory` scope.",
                     }
                 },
                 "schemas": SCHEMAS,

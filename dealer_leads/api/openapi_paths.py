@@ -149,6 +149,10 @@ LEAD_PATHS = {
         "get": {
             "operationId": "listLeads",
             "summary": "List leads, newest first (merged leads left out)",
+            "description": (
+                "A `leads` key reads the leads it sent (their inquiries came with it); a "
+                "`leads:read` key, which only an admin can create, reads every lead."
+            ),
             "tags": ["leads"],
             "parameters": _LIST_PARAMETERS,
             "responses": {
@@ -175,6 +179,10 @@ LEAD_PATHS = {
         "get": {
             "operationId": "getLead",
             "summary": "One lead, normalised, with its whole timeline",
+            "description": (
+                "A `leads` key reads a lead it sent (a 404 for any other); a "
+                "`leads:read` key, which only an admin can create, reads every lead."
+            ),
             "tags": ["leads"],
             "parameters": [
                 {"name": "lead_id", "in": "path", "required": True, "schema": {"type": "integer"}}

@@ -16,7 +16,7 @@ from dealer_leads.database import now_utc, read_only_begin
 from dealer_leads.extensions import db
 from dealer_leads.leads.channels import InvalidPayload
 from dealer_leads.leads.ingest import body_hash, process_inbound, store_inbound
-from dealer_leads.leads.models import InboundPayload, Lead
+from dealer_leads.leads.models import InboundPayload, Lead, LeadSource
 from dealer_leads.leads.services import LeadNotFound
 
 KEY_PREFIX = "dl_"
@@ -291,6 +291,7 @@ class LeadFilters:
     source: str = ""
     received_from: datetime | None = None
     received_to: datetime | None = None
+    sent_with_key: int | None = None  # only the leads this API key sent (None: every lead)
 
 
 @dataclass
@@ -329,6 +330,8 @@ def list_leads(filters: LeadFilters, page: int = 1, per_page: int = 25) -> LeadP
         conditions.append(Lead.received_at >= filters.received_from)
     if filters.received_to:
         conditions.append(Lead.received_at < filters.received_to)
+    if filters.sent_with_key is not None:
+        conditions.append(_sent_with(filters.sent_with_key))
     total = db.session.scalar(db.select(func.count(Lead.id)).where(*conditions))
     query = (
         db.select(Lead)
@@ -341,9 +344,23 @@ def list_leads(filters: LeadFilters, page: int = 1, per_page: int = 25) -> LeadP
     return LeadPage(list(db.session.scalars(query).unique()), total, page, per_page)
 
 
-def get_lead(lead_id: int) -> Lead:
-    """One lead with its customer, vehicles, sources and timeline."""
-    lead = db.session.scalar(db.select(Lead).where(Lead.id == lead_id).options(*_lead_details()))
+def get_lead(lead_id: int, sent_with_key: int | None = None) -> Lead:
+    """One lead with its customer, vehicles, sources and timeline; with `sent_with_key`, only
+    a lead that key sent (a provider reads back its own leads, not its competitors')."""
+    query = db.select(Lead).where(Lead.id == lead_id).options(*_lead_details())
+    if sent_with_key is not None:
+        query = query.where(_sent_with(sent_with_key))
+    lead = db.session.scalar(query)
     if lead is None:
         raise LeadNotFound(f"no lead #{lead_id}")
     return lead
+
+
+def _sent_with(api_key_id: int):
+    """Leads credited with an inquiry that came in with this API key."""
+    sent = (
+        db.select(LeadSource.lead_id)
+        .join(InboundPayload, InboundPayload.id == LeadSource.inbound_id)
+        .where(InboundPayload.api_key_id == api_key_id)
+    )
+    return Lead.id.in_(sent)

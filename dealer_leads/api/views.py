@@ -54,24 +54,25 @@ def create_adf_leads():
 
 
 @bp.get("/leads/<int:lead_id>")
-@require_api_key("leads")
+@require_api_key("leads", "leads:read")
 def get_lead(lead_id: int):
-    """One lead, normalised, with its sources and timeline."""
+    """One lead, normalised, with its sources and timeline (a `leads` key: one it sent)."""
     try:
-        lead = services.get_lead(lead_id)
+        lead = services.get_lead(lead_id, _only_sent_with())
     except LeadNotFound:
         return error_response(404, "not_found", f"there is no lead #{lead_id}")
     return jsonify(lead_to_dict(lead, cadence_summaries([lead.id]).get(lead.id)))
 
 
 @bp.get("/leads")
-@require_api_key("leads")
+@require_api_key("leads", "leads:read")
 def list_leads():
     """Leads newest first, filtered and paged; `next` is the next page's URL or null."""
     try:
         filters, page, per_page = _list_arguments(request.args)
     except InvalidParameter as error:
         return error_response(400, "invalid_parameter", str(error), {error.name: error.problem})
+    filters.sent_with_key = _only_sent_with()
     found = services.list_leads(filters, page, per_page)
     plans = cadence_summaries([lead.id for lead in found.items])
     return jsonify(
@@ -79,6 +80,11 @@ def list_leads():
         total=found.total,
         next=_page_url(page + 1) if found.has_next else None,
     )
+
+
+def _only_sent_with() -> int | None:
+    """The calling key's id when it may read only the leads it sent; None for `leads:read`."""
+    return None if "leads:read" in g.api_key.scope_list else g.api_key.id
 
 
 @bp.get("/openapi.json")

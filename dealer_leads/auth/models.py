@@ -13,7 +13,10 @@ from dealer_leads.database import UTCDateTime, now_utc
 from dealer_leads.extensions import db
 
 ROLES = ("supervisor", "advisor", "webmaster", "admin")
-API_SCOPES = ("leads", "inventory", "feeds")
+# `leads` posts leads and reads back the leads it sent; `leads:read` reads every lead (a CRM or
+# reporting tool), so only an admin may grant it: the webmaster sees no customer's data.
+API_SCOPES = ("leads", "leads:read", "inventory", "feeds")
+ADMIN_ONLY_SCOPES = ("leads:read",)
 
 
 class User(UserMixin, db.Model):

@@ -245,3 +245,18 @@ def test_forms_need_the_csrf_token(app_factory, make_user):
     )
     with app.app_context():
         assert db.session.get(ApiKey, key_id).revoked_at is not None
+
+
+def test_only_an_admin_may_grant_reading_every_lead(client, login_as):
+    login_as("webmaster")
+    page = client.get("/settings/api-keys").get_data(as_text=True)
+    assert 'value="leads:read"' not in page
+    response = client.post("/settings/api-keys", data={"name": "CRM", "scopes": ["leads:read"]})
+    assert response.status_code == 400 and list_api_keys() == []
+    assert "leads:read&#39; is not a valid choice" in response.get_data(as_text=True)
+
+    login_as("admin")
+    assert 'value="leads:read"' in client.get("/settings/api-keys").get_data(as_text=True)
+    response = client.post("/settings/api-keys", data={"name": "CRM", "scopes": ["leads:read"]})
+    assert response.status_code == 200
+    assert [key.scope_list for key in list_api_keys()] == [["leads:read"]]

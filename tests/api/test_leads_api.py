@@ -796,3 +796,34 @@ def test_list_query_count_does_not_grow_with_the_page(client, key, make_user):
     assert (small_items, large_items) == (5, 12)
     assert small == large
     assert small <= 10  # key, count, page, one per related collection, the plan (two)
+
+
+def test_a_leads_key_reads_back_only_the_leads_it_sent(client, key):
+    other = create_api_key("AutoTrader", ["leads"])[1]
+    reader = create_api_key("CRM export", ["leads:read"])[1]
+    mine = post_json(client, key, lead_json()).get_json()["results"][0]["lead_id"]
+    theirs = post_json(client, other, lead_json(source="AutoTrader")).get_json()["results"][0][
+        "lead_id"
+    ]
+
+    assert client.get(f"/api/v1/leads/{mine}", headers=auth(key)).status_code == 200
+    assert_error(client.get(f"/api/v1/leads/{theirs}", headers=auth(key)), 404, "not_found")
+    listed = client.get("/api/v1/leads", headers=auth(key)).get_json()
+    assert [lead["id"] for lead in listed["items"]] == [mine] and listed["total"] == 1
+
+    everything = client.get("/api/v1/leads", headers=auth(reader)).get_json()
+    assert sorted(lead["id"] for lead in everything["items"]) == sorted([mine, theirs])
+    assert client.get(f"/api/v1/leads/{theirs}", headers=auth(reader)).status_code == 200
+    # reading is all a leads:read key may do
+    assert_error(post_json(client, reader, lead_json()), 403, "insufficient_scope")
+
+
+def test_a_repeat_inquiry_through_a_second_key_lets_it_read_that_lead(client, key):
+    """The customer asked this provider too: the lead it credited is its to read."""
+    other = create_api_key("AutoTrader", ["leads"])[1]
+    body = lead_json()
+    first = post_json(client, key, body).get_json()["results"][0]
+    repeat = dict(body, source="AutoTrader", provider_lead_id="AT-1")
+    second = post_json(client, other, repeat).get_json()["results"][0]
+    assert second["lead_id"] == first["lead_id"]
+    assert client.get(f"/api/v1/leads/{first['lead_id']}", headers=auth(other)).status_code == 200
