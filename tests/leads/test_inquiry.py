@@ -116,6 +116,29 @@ def test_rate_limit_per_client(app_factory):
     assert codes == [303, 303, 429]
 
 
+def _post_via_proxy(client, client_ip: str) -> int:
+    proxy = {"REMOTE_ADDR": "10.0.0.1"}
+    headers = {"X-Forwarded-For": client_ip, "X-Forwarded-Proto": "https"}
+    return client.post("/inquiry", data=PERSON, headers=headers, environ_base=proxy).status_code
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_rate_limit(app_factory):
+    app = app_factory(RATELIMIT_ENABLED=True, INQUIRY_RATE_LIMIT="2 per minute", TRUSTED_PROXIES=1)
+    client = app.test_client()
+    first = [_post_via_proxy(client, "203.0.113.7") for _ in range(3)]
+    second = [_post_via_proxy(client, "198.51.100.20") for _ in range(2)]
+    assert first == [303, 303, 429] and second == [303, 303]
+    with app.app_context():
+        addresses = db.session.scalars(db.select(InboundPayload.source_ip))
+        assert set(addresses) == {"203.0.113.7", "198.51.100.20"}
+
+
+def test_without_trusted_proxies_a_forged_forwarded_for_does_not_dodge_the_limit(app_factory):
+    client = app_factory(RATELIMIT_ENABLED=True, INQUIRY_RATE_LIMIT="2 per minute").test_client()
+    codes = [_post_via_proxy(client, f"203.0.113.{n}") for n in range(3)]
+    assert codes == [303, 303, 429]
+
+
 def test_non_utf8_form_body_is_kept_for_review(client):
     response = client.post(
         "/inquiry",
