@@ -16,8 +16,10 @@ from flask import (
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from dealer_leads.auth.services import role_required
+from dealer_leads.database import now_utc
 from dealer_leads.extensions import csrf, limiter
 from dealer_leads.leads.channels import InvalidPayload, decode_form
+from dealer_leads.leads.form_retries import set_aside_corrected_attempts
 from dealer_leads.leads.ingest import process_inbound, store_inbound
 
 bp = Blueprint("inquiry", __name__)
@@ -125,6 +127,7 @@ def submit():
             }
             return jsonify(body), 422
         return _page(fields, error.fields or {"form": error.message}, 422)
+    set_aside_corrected_attempts(inbound.id, fields, now_utc())
     return _thanks(results[0].lead_id)
 
 

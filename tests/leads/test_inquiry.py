@@ -155,3 +155,39 @@ def test_script_in_name_is_shown_escaped_to_staff(client, login_as):
     login_as("supervisor")
     page = client.get("/leads/").get_data(as_text=True)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert(1)" not in page
+
+
+def test_a_corrected_form_leaves_no_failed_attempt_to_review(client, app):
+    from dealer_leads.leads.services import count_needs_review
+
+    nameless = {
+        key: value for key, value in PERSON.items() if key not in ("first_name", "last_name")
+    }
+    assert client.post("/inquiry", data=nameless).status_code == 422
+    assert client.post("/inquiry", data={**nameless, "email": ""}).status_code == 422
+    assert count_needs_review() == 2
+
+    assert client.post("/inquiry", data=PERSON).status_code == 303
+
+    assert count_needs_review() == 0
+    rows = db.session.scalars(db.select(InboundPayload).order_by(InboundPayload.id)).all()
+    assert [row.status for row in rows] == ["discarded", "discarded", "processed"]
+    assert b"email=ana@example.com&phone=416" in rows[0].raw  # kept as sent
+    assert f"Sent again, corrected, as payload #{rows[2].id}." in rows[0].error
+
+
+def test_someone_else_failing_from_the_same_address_stays_for_review(client):
+    from dealer_leads.leads.services import count_needs_review
+
+    stranger = {"email": "bo@example.com", "phone": "647 555 0199", "comments": "call me"}
+    assert client.post("/inquiry", data=stranger).status_code == 422
+    other_ip = {"REMOTE_ADDR": "192.0.2.50"}
+    assert (
+        client.post(
+            "/inquiry", data={"email": "ana@example.com"}, environ_base=other_ip
+        ).status_code
+        == 422
+    )
+
+    assert client.post("/inquiry", data=PERSON).status_code == 303
+    assert count_needs_review() == 2
