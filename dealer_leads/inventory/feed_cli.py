@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import os
+import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import click
 from flask.cli import AppGroup
 
 from dealer_leads.database import now_utc
-from dealer_leads.inventory.feed_files import FEED_FILES, build_feed_files, make_writers
-from dealer_leads.inventory.feed_quality import blocked
-from dealer_leads.inventory.feed_services import feed_batches
+from dealer_leads.inventory.feed_export import export_feed
+from dealer_leads.inventory.feed_files import FEED_FILES, build_feed_files
 from dealer_leads.inventory.feed_tokens import (
     ConsumerNotFound,
     InvalidConsumer,
@@ -22,7 +20,7 @@ from dealer_leads.inventory.feed_tokens import (
     list_consumers,
     revoke_consumer,
 )
-from dealer_leads.inventory.feeds import InvalidColumns, stream
+from dealer_leads.inventory.feeds import InvalidColumns
 
 feeds_cli = AppGroup("feeds", help="Inventory feeds.")
 
@@ -79,40 +77,26 @@ def build_command(force: bool) -> None:
     click.echo(f"changes: {changes}")
 
 
-def _chunks(fmt: str) -> Iterator[str]:
-    name = FORMATS[fmt]
-    writer = make_writers()[name]
-
-    def listed():
-        for batch in feed_batches(now_utc()):
-            yield [entry.record for entry in batch if fmt not in blocked(entry.problems)]
-
-    return stream(writer, listed())
-
-
 @feeds_cli.command("export")
 @click.argument("fmt", metavar="FORMAT", type=click.Choice(sorted(FORMATS)))
 @click.option("-o", "--output", "output", required=True, help="File to write ('-': stdout).")
-def export_command(fmt: str, output: str) -> None:
-    """Write one feed (csv, json, google, meta) to a file, streamed from the stock."""
+@click.option("--force", is_flag=True, help="Write even if most vehicles would leave the feed.")
+def export_command(fmt: str, output: str, force: bool) -> None:
+    """Write one feed (csv, json, google, meta) to a file, under the builds' removal guard."""
+    name = FORMATS[fmt]
     try:
-        chunks = _chunks(fmt)
         if output == "-":
-            for chunk in chunks:
-                sys.stdout.write(chunk)
-            return
-        target = Path(output)
-        handle, temporary = tempfile.mkstemp(dir=target.parent or Path("."), prefix=".tmp-")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
-                for chunk in chunks:
-                    file.write(chunk)
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+            with tempfile.TemporaryDirectory() as folder:
+                result = export_feed(name, now_utc(), Path(folder) / name, force=force)
+                if result.status == "published":
+                    with open(Path(folder) / name, encoding="utf-8", newline="") as file:
+                        shutil.copyfileobj(file, sys.stdout)
+        else:
+            result = export_feed(name, now_utc(), Path(output), force=force)
     except InvalidColumns as error:
         raise click.ClickException(f"FEED_CSV_COLUMNS: {error}") from error
     except OSError as error:
         raise click.ClickException(f"cannot write {output}: {error.strerror}") from error
-    click.echo(f"Wrote {FORMATS[fmt]} to {output}.", err=True)
+    if result.status == "held":
+        raise click.ClickException(f"held, nothing written: {result.note} (--force writes anyway)")
+    click.echo(f"Wrote {name} ({result.listed[name]} vehicles) to {output}.", err=True)

@@ -167,7 +167,7 @@ def _write_all(now: datetime, folder: Path) -> tuple[dict, QualityReport, dict]:
             outputs[name].write(writer.head())
         report, snapshot = QualityReport(), {}
         for batch in feed_batches(now):
-            _write_batch(batch, writers, outputs, report, snapshot)
+            write_batch(batch, writers, outputs, report, snapshot)
         for name, writer in writers.items():
             outputs[name].write(writer.tail())
             outputs[name].close()
@@ -178,13 +178,17 @@ def _write_all(now: datetime, folder: Path) -> tuple[dict, QualityReport, dict]:
     return outputs, report, snapshot
 
 
-def _write_batch(
+def write_batch(
     batch: list[FeedEntry], writers: dict, outputs: dict, report: QualityReport, snapshot: dict
 ) -> None:
+    """Write a batch to each of `writers` (file name -> writer); count it, note it in `snapshot`.
+
+    The snapshot holds every vehicle listed in any feed, whichever files are written."""
     out_of = [blocked(entry.problems) for entry in batch]
-    for name, target in FEED_FILES.items():
+    for name, writer in writers.items():
+        target = FEED_FILES[name]
         listed = [e.record for e, out in zip(batch, out_of, strict=True) if target not in out]
-        outputs[name].write(writers[name].rows(listed))
+        outputs[name].write(writer.rows(listed))
         outputs[name].rows += len(listed)
     for entry, out in zip(batch, out_of, strict=True):
         report.add(entry.record, entry.problems, entry.vehicle_id)
@@ -192,7 +196,8 @@ def _write_batch(
             snapshot[entry.record.vin] = _snapshot_row(entry.record)
 
 
-def _held_reason(before: FeedExport | None, changes: dict) -> str:
+def held_reason(before: FeedExport | None, changes: dict) -> str:
+    """Why the removal guard holds this build or export; '' when it may go out."""
     if before is None or len(before.snapshot) < GUARD_MIN_VEHICLES:
         return ""
     limit = current_app.config.get("FEED_MAX_REMOVED_PERCENT", DEFAULT_MAX_REMOVED_PERCENT)
@@ -216,31 +221,44 @@ def build_feed_files(now: datetime, *, force: bool = False) -> BuildResult:
     before = last_export()
     changes = compare(before.snapshot if before else {}, snapshot)
     listed = {name: output.rows for name, output in outputs.items()}
-    reason = "" if force else _held_reason(before, changes)
+    reason = "" if force else held_reason(before, changes)
     if reason:
         for output in outputs.values():
             output.discard()
-        export = _record_held(now, listed, changes, reason)
+        export = record_held(now, listed, changes, reason)
         db.session.commit()
         return BuildResult("held", listed, changes, report, export, reason)
     files = _publish(folder, outputs, now)
     write_json(folder / QUALITY, quality_json(report, now))
-    changed = before is None or any(changes.values())
-    export = _record(now, "published", listed, snapshot, changes, "") if changed else None
-    if export is not None:
-        db.session.flush()
-        # Only the latest snapshot is compared with: older ones keep their change lists only.
-        db.session.execute(
-            update(FeedExport)
-            .where(FeedExport.id < export.id, FeedExport.status == "published")
-            .values(snapshot={})
-        )
+    export = record_published(now, before, listed, snapshot, changes)
     db.session.commit()
     return BuildResult("published", listed, changes, report, export, files=files)
 
 
-def _record_held(now: datetime, listed: dict, changes: dict, reason: str) -> FeedExport:
-    """A held build; one row while the same hold repeats build after build."""
+def record_published(
+    now: datetime,
+    before: FeedExport | None,
+    listed: dict,
+    snapshot: dict,
+    changes: dict,
+    note: str = "",
+) -> FeedExport | None:
+    """A published build or export, when something changed since `before` (adds and flushes)."""
+    if before is not None and not any(changes.values()):
+        return None
+    export = _record(now, "published", listed, snapshot, changes, note)
+    db.session.flush()
+    # Only the latest snapshot is compared with: older ones keep their change lists only.
+    db.session.execute(
+        update(FeedExport)
+        .where(FeedExport.id < export.id, FeedExport.status == "published")
+        .values(snapshot={})
+    )
+    return export
+
+
+def record_held(now: datetime, listed: dict, changes: dict, reason: str) -> FeedExport:
+    """A held build or export; one row while the same hold repeats time after time."""
     latest = last_export(published_only=False)
     if latest is not None and latest.status == "held" and latest.note == reason:
         latest.built_at = now

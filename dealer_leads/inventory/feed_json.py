@@ -15,6 +15,7 @@ def vehicle_json(r: FeedVehicle) -> dict:
         "stock_number": r.stock,
         "vin": r.vin,
         "condition": r.condition,
+        "status": r.status,
         "year": r.year,
         "make": r.make,
         "model": r.model,
@@ -69,6 +70,9 @@ class JsonWriter:
 
 
 _UNIT_CODES = {"km": "KMT", "mi": "SMI"}  # UN/CEFACT codes schema.org uses
+# schema.org ItemAvailability: a sale-pending car is held for a buyer (Reserved: "reserved and
+# therefore not available"); one in transit can be spoken for before it reaches the lot.
+SCHEMA_AVAILABILITY = {"available": "InStock", "pending": "Reserved", "in_transit": "PreOrder"}
 
 
 def car_jsonld(r: FeedVehicle, context: FeedContext) -> dict:
@@ -78,7 +82,7 @@ def car_jsonld(r: FeedVehicle, context: FeedContext) -> dict:
         "@type": "Offer",
         "price": amount(r.sale_price if r.sale_price is not None else r.price),
         "priceCurrency": context.currency,
-        "availability": "https://schema.org/InStock",
+        "availability": f"https://schema.org/{SCHEMA_AVAILABILITY.get(r.status, 'OutOfStock')}",
         "itemCondition": f"https://schema.org/{condition}",
         "url": r.url,
         "seller": {

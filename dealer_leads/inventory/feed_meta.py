@@ -2,7 +2,8 @@
 
 Column names as Meta's catalog takes them: `vehicle_id`, `mileage.value` / `mileage.unit`,
 `state_of_vehicle` (NEW, USED, CPO), `image[0].url` … in the photos' set order, hero first.
-Body style, fuel, drivetrain and transmission are mapped onto Meta's upper-case values.
+Body style, fuel, drivetrain and transmission are mapped onto Meta's upper-case values, and the
+vehicle's status onto Meta's `availability` (AVAILABLE, PENDING, NOT_AVAILABLE).
 """
 
 from __future__ import annotations
@@ -74,6 +75,9 @@ _META_FUELS = (
 )
 _META_DRIVES = (("awd", "AWD"), ("all", "AWD"), ("4", "4X4"), ("fwd", "FWD"), ("front", "FWD"))
 _META_DRIVES += (("rwd", "RWD"), ("rear", "RWD"))
+# Meta's values are AVAILABLE, NOT_AVAILABLE, PENDING and UNKNOWN. A car still on its way to
+# the lot cannot be seen or driven yet, and Meta has no value for incoming stock.
+META_AVAILABILITY = {"available": "AVAILABLE", "pending": "PENDING", "in_transit": "NOT_AVAILABLE"}
 
 
 def _keyword(value: str, table: Sequence[tuple[str, str]], default: str = "") -> str:
@@ -129,7 +133,7 @@ class MetaWriter:
             money(r.price, c.currency),
             money(r.sale_price, c.currency),
             state,
-            "AVAILABLE",
+            META_AVAILABILITY.get(r.status, "NOT_AVAILABLE"),
             c.dealership_name,
             c.street,
             c.city,

@@ -201,6 +201,7 @@ def record_for(vehicle: Vehicle, photos: list[FeedPhoto], url: str) -> FeedVehic
         vin=vehicle.vin,
         stock=vehicle.stock_number or "",
         condition=vehicle.condition or "new",
+        status=vehicle.status,
         year=vehicle.year,
         make=vehicle.make or "",
         model=vehicle.model or "",

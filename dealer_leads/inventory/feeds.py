@@ -12,6 +12,8 @@ Policies:
   return) gets a leading `'`, so a person opening the file in a spreadsheet runs no formula.
 - Google's TSV has no quoting: tabs and line breaks in a value become spaces. The CSVs quote
   (RFC 4180), so commas, quotes, line breaks and any Unicode survive a round trip.
+- Availability follows the vehicle's status (on the lot, sale pending, in transit): the dealer
+  CSV and JSON give the status itself, Meta and the JSON-LD map it onto their own values.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class FeedVehicle:
     vin: str
     stock: str = ""
     condition: str = "new"
+    status: str = "available"  # in_transit, available or pending (the only ones in a feed)
     year: int | None = None
     make: str = ""
     model: str = ""
@@ -161,6 +164,7 @@ CSV_FIELDS: dict[str, Any] = {
     "vdp_url": lambda v: v.url,
     "photo_urls": lambda v: "|".join(v.photo_urls("large")),
     "photo_count": lambda v: len(v.photos),
+    "status": lambda v: v.status,
 }
 DEFAULT_CSV_COLUMNS: dict[str, str] = {  # header -> field
     "stock_number": "stock",
@@ -184,6 +188,7 @@ DEFAULT_CSV_COLUMNS: dict[str, str] = {  # header -> field
     "description": "description",
     "vdp_url": "vdp_url",
     "photo_urls": "photo_urls",
+    "status": "status",  # last, so the columns before it keep their places
 }
 
 

@@ -114,7 +114,12 @@ def running_promotions(now: datetime) -> list[Promotion]:
 
 
 def offer_for(vehicle: Any, now: datetime | None = None) -> Offer | None:
-    """The offer a stock vehicle gets right now (vehicle pages, e-mails)."""
+    """The offer a stock vehicle gets right now (vehicle pages, e-mails).
+
+    None for a vehicle the feeds do not list (sold or hidden): an e-mail must not quote a sale
+    price the web site and the listing sites do not show."""
+    if vehicle.status not in IN_STOCK_STATUSES:
+        return None
     moment = now or now_utc()
     return best_offer(vehicle, running_promotions(moment), moment)
 
@@ -221,11 +226,26 @@ def create_promotion(values: Mapping[str, Any], user_id: int | None = None) -> P
     return promotion
 
 
-def end_promotion(promotion_id: int, now: datetime) -> Promotion:
-    """Stop a promotion now (an upcoming one is cancelled: it ends before it starts)."""
+def get_promotion(promotion_id: int) -> Promotion:
+    """One promotion, or PromotionNotFound."""
     promotion = db.session.get(Promotion, promotion_id)
     if promotion is None:
         raise PromotionNotFound(f"there is no promotion #{promotion_id}")
+    return promotion
+
+
+def update_promotion(promotion_id: int, values: Mapping[str, Any]) -> Promotion:
+    """Change a promotion from plain values, by the same rules as a new one."""
+    promotion = get_promotion(promotion_id)
+    for name, value in _clean(values).items():
+        setattr(promotion, name, value)
+    db.session.commit()
+    return promotion
+
+
+def end_promotion(promotion_id: int, now: datetime) -> Promotion:
+    """Stop a promotion now (an upcoming one is cancelled: it ends before it starts)."""
+    promotion = get_promotion(promotion_id)
     if promotion.ends_at > now:
         promotion.ends_at = max(now, promotion.starts_at)
         db.session.commit()

@@ -43,7 +43,13 @@ LABELS = {
 # fmt: on
 SIDES = ("survivor", "merged")
 BOTH = "both"  # comments only: the survivor's, then the merged lead's
-LEAD_SNAPSHOT_FIELDS = (*LEAD_MERGE_FIELDS, "received_at", "first_response_at", "merged_into_id")
+LEAD_SNAPSHOT_FIELDS = (
+    *LEAD_MERGE_FIELDS,
+    "latest_source",
+    "received_at",
+    "first_response_at",
+    "merged_into_id",
+)
 CUSTOMER_SNAPSHOT_FIELDS = (*CUSTOMER_MERGE_FIELDS, "email_valid", "phone_valid", "merged_into_id")
 DATETIME_FIELDS = ("received_at", "first_response_at")
 LEAD_ROWS = {"vehicles": LeadVehicle, "sources": LeadSource, "events": LeadEvent}
@@ -169,6 +175,7 @@ def _taken_summary(sides: dict) -> str:
 def _apply_lead_choices(survivor: Lead, merged: Lead, sides: dict) -> dict:
     """Set the chosen values and the automatic ones; returns the rules that fired."""
     rules = {}
+    latest_source = _latest_inquiry_source(survivor, merged)  # before any value changes
     status_reason = (merged if sides["status"] == "merged" else survivor).lost_reason
     if sides["comments"] == BOTH:
         parts = [c.strip() for c in (survivor.comments, merged.comments) if c.strip()]
@@ -184,11 +191,31 @@ def _apply_lead_choices(survivor: Lead, merged: Lead, sides: dict) -> dict:
         rules["lost_reason"] = "a lost lead keeps the reason given with its status"
     survivor.received_at = min(survivor.received_at, merged.received_at)
     rules["received_at"] = "earliest received of the two leads"
+    survivor.latest_source = latest_source
+    rules["latest_source"] = "source of the latest inquiry of the two leads"
     responses = [t for t in (survivor.first_response_at, merged.first_response_at) if t]
     survivor.first_response_at = min(responses, default=None)
     rules["first_response_at"] = "earliest first response of the two leads"
     db.session.expire(survivor, ["assigned_to", "customer"])
     return rules
+
+
+def _latest_inquiry_source(survivor: Lead, merged: Lead) -> str:
+    """The source of the latest inquiry that credited either lead (last-touch attribution)."""
+    # A lead without inquiry rows counts its own arrival and latest source.
+    latest = {
+        lead.id: (lead.received_at, lead.latest_source or lead.source)
+        for lead in (survivor, merged)
+    }
+    rows = db.session.execute(
+        select(LeadSource.lead_id, LeadSource.received_at, LeadSource.source)
+        .where(LeadSource.lead_id.in_(list(latest)))
+        .order_by(LeadSource.received_at, LeadSource.id)
+    )
+    for lead_id, received_at, source in rows:  # the last row of each lead wins
+        latest[lead_id] = (received_at, source)
+    # On a tie the survivor's inquiry counts (max keeps the first of equals).
+    return max(latest.values(), key=lambda pair: pair[0])[1]
 
 
 def merge_leads(viewer: User, survivor_id: int, merged_id: int, choices: dict) -> Merge:

@@ -77,10 +77,30 @@ def _funnel(first: str, rows: list[funnel.FunnelRow]) -> Table:
     return header, body
 
 
+ATTRIBUTION_RATES = ("appointment rate", "sold of leads")  # as the funnel tables name them
+
+
+def _attribution_rates(row: funnel.FunnelRow) -> list[float | None]:
+    """The funnel's appointment rate (over contacted) and sold of leads, for one credit model."""
+    return [row.rate("appointment"), row.sold_of_leads]
+
+
 def _attribution(rows: list[funnel.AttributionRow]) -> Table:
-    stages = funnel.STAGES
-    header = ["source", *(f"first-touch {s}" for s in stages), *(f"last-touch {s}" for s in stages)]
-    return header, [[r.source, *r.first.counts, *r.last.counts] for r in rows]
+    # The rates come after the counts, so the count columns keep their places.
+    stages, models = funnel.STAGES, ("first-touch", "last-touch")
+    header = ["source", *(f"{m} {s}" for m in models for s in stages)]
+    header += [f"{m} {rate}" for m in models for rate in ATTRIBUTION_RATES]
+    body = [
+        [
+            r.source,
+            *r.first.counts,
+            *r.last.counts,
+            *_attribution_rates(r.first),
+            *_attribution_rates(r.last),
+        ]
+        for r in rows
+    ]
+    return header, body
 
 
 def _unanswered(board: Dashboard) -> Table:

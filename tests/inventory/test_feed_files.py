@@ -23,7 +23,7 @@ from dealer_leads.inventory.feed_files import (
     read_quality,
 )
 from dealer_leads.inventory.feed_models import FeedExport
-from dealer_leads.inventory.feed_services import vehicle_entry
+from dealer_leads.inventory.feed_services import vehicle_entry, vehicle_feed_panel
 from dealer_leads.inventory.feeds import InvalidColumns
 from dealer_leads.inventory.models import Vehicle
 from dealer_leads.inventory.promotions import create_promotion
@@ -93,6 +93,23 @@ def test_sold_and_hidden_vehicles_are_never_listed(app):
     build_feed_files(NOW)
     for name in FEED_FILES:
         assert vins(name) == {listed.vin}
+
+
+def test_pending_and_in_transit_vehicles_are_not_called_available(app):
+    stock = {s: make_vehicle(status=s) for s in ("available", "pending", "in_transit")}
+    build_feed_files(NOW)
+    meta = {row["vin"]: row["availability"] for row in csv_rows("meta-catalog.csv")}
+    assert meta == {
+        stock["available"].vin: "AVAILABLE",
+        stock["pending"].vin: "PENDING",
+        stock["in_transit"].vin: "NOT_AVAILABLE",
+    }
+    assert {row["vin"]: row["status"] for row in csv_rows()} == {v.vin: s for s, v in stock.items()}
+    listed = json.loads(feed_text("inventory.json"))["vehicles"]
+    assert {v["vin"]: v["status"] for v in listed} == {v.vin: s for s, v in stock.items()}
+    page = vehicle_feed_panel(stock["pending"].id, NOW)["jsonld"]
+    offer = json.loads(page.split("\n", 1)[1].rsplit("\n", 1)[0])["offers"]
+    assert offer["availability"] == "https://schema.org/Reserved"
 
 
 def test_photo_urls_are_absolute_in_set_order_and_sized_per_target(app):

@@ -15,7 +15,7 @@ from inventory.feed_builders import make_vehicle
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
 from dealer_leads.inventory.feed_files import FEED_FILES, build_feed_files
-from dealer_leads.inventory.feed_models import FeedConsumer
+from dealer_leads.inventory.feed_models import FeedConsumer, FeedExport
 from dealer_leads.inventory.feed_tokens import create_consumer, revoke_consumer
 
 
@@ -182,6 +182,56 @@ def test_cli_export_refuses_unknown_format_and_bad_path(runner, app, tmp_path):
     assert runner.invoke(args=["feeds", "export", "xml", "-o", str(tmp_path / "x")]).exit_code
     bad = runner.invoke(args=["feeds", "export", "csv", "-o", str(tmp_path / "no" / "x.csv")])
     assert bad.exit_code != 0 and "cannot write" in bad.output
+
+
+def test_cli_export_is_recorded_for_the_change_report(runner, app, tmp_path):
+    first = make_vehicle()
+    out = tmp_path / "meta.csv"
+    assert runner.invoke(args=["feeds", "export", "meta", "-o", str(out)]).exit_code == 0
+    [export] = db.session.scalars(db.select(FeedExport)).all()
+    assert (export.status, export.listed, export.added) == ("published", {"meta-catalog.csv": 1}, 1)
+    assert set(export.snapshot) == {first.vin} and "meta-catalog.csv" in export.note
+    second = make_vehicle()
+    result = build_feed_files(now_utc())  # compared with what the export sent out
+    assert [item["vin"] for item in result.changes["added"]] == [second.vin]
+
+
+def _sell_most_of_the_stock() -> list:
+    stock = [make_vehicle() for _ in range(12)]
+    build_feed_files(now_utc())
+    for vehicle in stock[:8]:
+        vehicle.status = "sold"
+    db.session.commit()
+    return stock
+
+
+def test_cli_export_losing_most_of_the_stock_is_held_unless_forced(runner, app, tmp_path):
+    stock = _sell_most_of_the_stock()
+    (tmp_path / "upload").mkdir()
+    out = tmp_path / "upload" / "inventory.csv"
+    out.write_text("the file sent last time", encoding="utf-8")
+    held = runner.invoke(args=["feeds", "export", "csv", "-o", str(out)])
+    assert held.exit_code != 0
+    assert "FEED_MAX_REMOVED_PERCENT" in held.output and "--force" in held.output
+    assert out.read_text(encoding="utf-8") == "the file sent last time"
+    assert [p.name for p in out.parent.iterdir()] == ["inventory.csv"]  # no temporary file left
+    record = db.session.scalar(db.select(FeedExport).where(FeedExport.status == "held"))
+    assert record.removed == 8 and "inventory.csv" in record.note
+    forced = runner.invoke(args=["feeds", "export", "csv", "-o", str(out), "--force"])
+    assert forced.exit_code == 0, forced.output
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"), newline="")))
+    assert {row["vin"] for row in rows} == {vehicle.vin for vehicle in stock[8:]}
+    latest = db.session.scalars(db.select(FeedExport).order_by(FeedExport.id.desc())).first()
+    assert (latest.status, latest.removed) == ("published", 8)
+
+
+def test_cli_export_to_stdout_writes_nothing_when_held(runner, app):
+    _sell_most_of_the_stock()
+    held = runner.invoke(args=["feeds", "export", "json", "-o", "-"])
+    assert held.exit_code != 0 and held.stdout == ""
+    forced = runner.invoke(args=["feeds", "export", "json", "-o", "-", "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert len(json.loads(forced.stdout)["vehicles"]) == 4
 
 
 def test_cli_build(runner, app):

@@ -251,3 +251,36 @@ def test_stream_gives_a_chunk_per_batch():
     chunks = list(stream(CsvWriter(), [[vehicle()], [], [vehicle(), vehicle()]]))
     assert len(chunks) == 3  # header, batch one, batch three (the empty batch writes nothing)
     assert sum(chunk.count("H2519") for chunk in chunks) == 3
+
+
+# Each format's own words for a car on the lot, held for a buyer, and still on its way.
+AVAILABILITY = [
+    ("available", "AVAILABLE", "https://schema.org/InStock"),
+    ("pending", "PENDING", "https://schema.org/Reserved"),
+    ("in_transit", "NOT_AVAILABLE", "https://schema.org/PreOrder"),
+]
+
+
+@pytest.mark.parametrize("status, meta, schema_org", AVAILABILITY)
+def test_availability_follows_the_vehicle_status_in_every_format(status, meta, schema_org):
+    record = vehicle(status=status)
+    meta_row = next(csv.DictReader(io.StringIO(written(MetaWriter(CONTEXT), [record]), newline="")))
+    assert meta_row["availability"] == meta
+    assert car_jsonld(record, CONTEXT)["offers"]["availability"] == schema_org
+    csv_row = next(csv.DictReader(io.StringIO(written(CsvWriter(), [record]), newline="")))
+    assert csv_row["status"] == status
+    assert json.loads(written(JsonWriter(CONTEXT), [record]))["vehicles"][0]["status"] == status
+
+
+def test_meta_and_jsonld_never_call_an_unknown_status_available():
+    record = vehicle(status="sold")
+    row = next(csv.DictReader(io.StringIO(written(MetaWriter(CONTEXT), [record]), newline="")))
+    assert row["availability"] == "NOT_AVAILABLE"
+    assert car_jsonld(record, CONTEXT)["offers"]["availability"] == "https://schema.org/OutOfStock"
+
+
+def test_status_column_comes_last_in_the_default_csv():
+    assert list(DEFAULT_CSV_COLUMNS)[-1] == "status"
+    columns = parse_columns("VIN=vin, Availability=status")
+    rows = list(csv.reader(io.StringIO(written(CsvWriter(columns), [vehicle(status="pending")]))))
+    assert rows == [["VIN", "Availability"], ["1HGCM82633A004352", "pending"]]

@@ -10,18 +10,23 @@ from types import SimpleNamespace
 import pytest
 from inventory.feed_builders import make_vehicle
 
+from dealer_leads.admin.services import dealership_zone
 from dealer_leads.extensions import db
 from dealer_leads.inventory.feed_models import Promotion
+from dealer_leads.inventory.promotion_views import EDITORS
 from dealer_leads.inventory.promotions import (
     InvalidPromotion,
+    PromotionNotFound,
     best_offer,
     create_promotion,
     discounted,
     end_promotion,
     matches,
     offer_for,
+    update_promotion,
 )
 from dealer_leads.messaging.merge_fields import promotion_values
+from dealer_leads.templating import NAVIGATION
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 
@@ -144,6 +149,88 @@ def test_offer_for_a_stock_vehicle_and_the_merge_fields(app):
     assert promotion_values(make_vehicle(make="Kia")) == {}
 
 
+@pytest.mark.parametrize(
+    "status, offered", [("available", True), ("pending", True), ("in_transit", True),
+                        ("sold", False), ("hidden", False)]
+)  # fmt: skip
+def test_no_offer_for_a_vehicle_the_feeds_do_not_list(app, status, offered):
+    vehicle = make_vehicle(make="Honda", price=Decimal("30000.00"), status=status)
+    create_promotion(values(ends_at=datetime.now(UTC) + timedelta(days=3)))
+    assert (offer_for(vehicle) is not None) is offered
+    assert bool(promotion_values(vehicle)) is offered
+
+
+def test_update_promotion_by_the_same_rules(app):
+    promotion = create_promotion(values())
+    changed = update_promotion(
+        promotion.id, values(name="Honda week", discount_amount="", discount_percent="10")
+    )
+    assert (changed.name, changed.discount_amount, changed.discount_percent) == (
+        "Honda week",
+        None,
+        Decimal("10"),
+    )
+    with pytest.raises(InvalidPromotion) as caught:
+        update_promotion(promotion.id, values(ends_at=NOW - timedelta(days=2)))
+    assert "ends_at" in caught.value.fields
+    db.session.expire_all()
+    assert db.session.get(Promotion, promotion.id).name == "Honda week"  # nothing half-saved
+    with pytest.raises(PromotionNotFound):
+        update_promotion(promotion.id + 1, values())
+
+
+def test_promotions_page_edits(client, login_as):
+    login_as("webmaster")
+    promotion = create_promotion(
+        values(discount_amount="1500", ends_at=datetime.now(UTC) + timedelta(days=3))
+    )
+    zone = dealership_zone()
+    listed = client.get("/inventory/promotions").get_data(as_text=True)
+    assert f'href="/inventory/promotions/{promotion.id}/edit#promotion-form"' in listed
+    page = client.get(f"/inventory/promotions/{promotion.id}/edit").get_data(as_text=True)
+    assert f'action="/inventory/promotions/{promotion.id}"' in page
+    assert 'name="name" value="Honda days"' in page and 'value="1500"' in page
+    starts = promotion.starts_at.astimezone(zone).strftime("%Y-%m-%dT%H:%M")
+    assert f'name="starts_at" value="{starts}"' in page
+    form = {
+        "name": "Honda days, extended",
+        "discount_amount": "2000",
+        "starts_at": "2026-11-01T09:00",
+        "ends_at": "2026-12-15T21:00",
+        "make": "Honda",
+    }
+    assert client.post(f"/inventory/promotions/{promotion.id}", data=form).status_code == 302
+    db.session.expire_all()
+    saved = db.session.get(Promotion, promotion.id)
+    assert (saved.name, saved.discount_amount) == ("Honda days, extended", Decimal("2000"))
+    assert saved.ends_at == datetime(2026, 12, 15, 21, 0, tzinfo=zone)
+    bad = client.post(f"/inventory/promotions/{promotion.id}", data={**form, "name": ""})
+    assert bad.status_code == 400 and "Name is required" in bad.get_data(as_text=True)
+    assert db.session.get(Promotion, promotion.id).name == "Honda days, extended"
+    assert client.get("/inventory/promotions/999999/edit").status_code == 404
+    assert client.post("/inventory/promotions/999999", data=form).status_code == 404
+
+
+def test_the_menu_links_promotions_for_everyone_who_may_edit_them(client, login_as):
+    linked = {
+        role for role, items in NAVIGATION.items() if ("promotions.index", "Promotions") in items
+    }
+    assert linked == set(EDITORS)
+    login_as("admin")
+    page = client.get("/inventory/promotions").get_data(as_text=True)
+    assert '<a href="/inventory/promotions" aria-current="page">Promotions</a>' in page
+
+
+def test_advisor_may_not_edit_promotions(client, login_as):
+    promotion = create_promotion(values())
+    login_as("advisor")
+    assert client.get(f"/inventory/promotions/{promotion.id}/edit").status_code == 403
+    answer = client.post(f"/inventory/promotions/{promotion.id}", data={"name": "x"})
+    assert answer.status_code == 403
+    db.session.expire_all()
+    assert db.session.get(Promotion, promotion.id).name == "Honda days"
+
+
 def test_end_promotion_now(app):
     promotion = create_promotion(values(ends_at=datetime.now(UTC) + timedelta(days=3)))
     now = datetime.now(UTC)
@@ -186,11 +273,14 @@ def test_promotion_and_feed_forms_need_csrf(app_factory, make_user):
         "/login", data={"email": email, "password": "password123", "csrf_token": token}
     )
     assert signed_in.status_code == 302
-    for url in ("/inventory/promotions", "/inventory/feeds/consumers", "/inventory/feeds/build"):
+    with app.app_context():
+        promotion_id = create_promotion(values()).id
+    urls = ("/inventory/promotions", f"/inventory/promotions/{promotion_id}")
+    for url in (*urls, "/inventory/feeds/consumers", "/inventory/feeds/build"):
         answer = client.post(url, data={"name": "x"})
         assert answer.status_code == 400, url
     with app.app_context():
-        assert db.session.scalars(db.select(Promotion)).all() == []
+        assert [p.name for p in db.session.scalars(db.select(Promotion))] == ["Honda days"]
 
 
 def test_advisor_may_not_open_promotions(client, login_as):

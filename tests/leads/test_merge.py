@@ -112,6 +112,47 @@ def test_merge_takes_chosen_fields_and_moves_rows(pair):
     assert merge.snapshot["moved"]["vehicles"] == sorted(merged_before["vehicles"])
 
 
+def _repeat_inquiry(lead_id: int, source: str, at) -> None:
+    """A later inquiry from the lead's customer through `source`, added to the open lead."""
+    customer = db.session.get(Lead, lead_id).customer
+    person = {"first_name": customer.first_name, "last_name": customer.last_name}
+    body = lead_json(source=source, customer={**person, "email": customer.email})
+    assert ingest(body, now=at).lead_id == lead_id
+
+
+def test_last_touch_is_the_source_of_the_latest_inquiry_of_both_leads(pair):
+    supervisor, _advisors, survivor_id, merged_id = pair
+    # The older (merged) lead came back through TrueCar after the survivor's Autotrader inquiry.
+    latest_inquiry = db.session.get(Lead, survivor_id).received_at + timedelta(hours=1)
+    _repeat_inquiry(merged_id, "TrueCar", latest_inquiry)
+    merge = merge_leads(supervisor, survivor_id, merged_id, {})
+    survivor = db.session.get(Lead, survivor_id)
+    assert survivor.latest_source == "TrueCar"
+    assert survivor.source == "Autotrader"  # first touch: as chosen (the survivor's by default)
+    event = db.session.get(LeadEvent, max(_event_ids(survivor_id, "merge")))
+    assert event.data["rules"]["latest_source"] == "source of the latest inquiry of the two leads"
+    undo_merge(supervisor, merge.id)
+    db.session.expire_all()
+    assert db.session.get(Lead, survivor_id).latest_source == "Autotrader"
+    assert db.session.get(Lead, merged_id).latest_source == "TrueCar"
+
+
+def test_last_touch_follows_the_newer_lead_when_the_older_one_survives(pair):
+    supervisor, _advisors, newer_id, older_id = pair
+    merge_leads(supervisor, older_id, newer_id, {})
+    older = db.session.get(Lead, older_id)
+    assert (older.source, older.latest_source) == ("CarGurus", "Autotrader")
+
+
+def test_last_touch_stays_when_the_survivor_had_the_latest_inquiry(pair):
+    supervisor, _advisors, newer_id, older_id = pair
+    latest_inquiry = db.session.get(Lead, newer_id).received_at + timedelta(hours=1)
+    _repeat_inquiry(older_id, "Edmunds", latest_inquiry)
+    merge_leads(supervisor, older_id, newer_id, {"source": "merged"})
+    older = db.session.get(Lead, older_id)
+    assert (older.source, older.latest_source) == ("Autotrader", "Edmunds")
+
+
 def test_merge_records_who_which_fields_and_rules_on_both_timelines(pair):
     supervisor, _advisors, survivor_id, merged_id = pair
     merge = merge_leads(supervisor, survivor_id, merged_id, {"source": "merged"})

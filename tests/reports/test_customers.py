@@ -11,6 +11,8 @@ from support import login
 from dealer_leads.extensions import db
 from dealer_leads.leads.models import LeadVehicle
 from dealer_leads.messaging.models import Suppression
+from dealer_leads.reports.customer_views import SUPERVISORS
+from dealer_leads.templating import NAVIGATION
 
 
 def _export(client) -> dict[str, dict[str, str]]:
@@ -91,6 +93,18 @@ def test_customers_are_for_the_supervisor(client, fixed_data):
         f"/customers/{fixed_data['L1'].customer_id}",
     ):
         assert client.get(url).status_code == 403
+
+
+def test_the_menu_links_the_customers_for_everyone_who_may_open_them(client, make_user):
+    linked = {
+        role for role, items in NAVIGATION.items() if ("customers.index", "Customers") in items
+    }
+    assert linked == set(SUPERVISORS) == {"supervisor", "admin"}
+    login(client, make_user("admin", name="Ada Admin"))
+    page = client.get("/customers")
+    assert page.status_code == 200
+    nav = page.get_data(as_text=True).split('<nav class="nav">', 1)[1].split("</nav>", 1)[0]
+    assert '<a href="/customers" aria-current="page">Customers</a>' in nav
 
 
 def test_merged_customers_are_left_out_and_search_is_escaped(client, fixed_data):

@@ -139,3 +139,30 @@ def test_advisors_may_not_open_it(client, fixed_data):
     assert client.get("/dashboard").status_code == 403
     assert client.get("/dashboard/objectives").status_code == 403
     assert client.post("/dashboard/objectives", data={"goal-shows-team": "4"}).status_code == 403
+
+
+def test_attribution_shows_the_funnel_rates_per_source(client, fixed_data):
+    # Cars.com by last touch: 3 leads, 2 contacted, 1 appointment, 1 sold (test_figures.py):
+    # set rate 1 of 2 contacted, sold of leads 1 of 3, as the funnel tables count them.
+    login(client, fixed_data["boss"])
+    rows = _csv(client.get("/dashboard", query_string={**RANGE, "export": "attribution"}))
+    header = rows[0]
+    stages = ("leads", "contacted", "appointment", "shown", "sold")
+    assert header[1:11] == [f"{m} {s}" for m in ("first-touch", "last-touch") for s in stages]
+    assert header[11:] == [
+        "first-touch appointment rate",
+        "first-touch sold of leads",
+        "last-touch appointment rate",
+        "last-touch sold of leads",
+    ]
+    by_source = {row[0]: row for row in rows[1:]}
+    assert by_source["Cars.com"][1:] == ["2", "1", "0", "0", "0", "3", "2", "1", "1", "1",
+                                         "0", "0", "0.5", "0.3333"]  # fmt: skip
+    assert by_source["Autotrader"][11:] == ["1", "0.5", "1", "0"]
+    html = client.get("/dashboard", query_string=RANGE).get_data(as_text=True)
+    table = html[html.index('<table class="table attribution">') :]
+    table = table[: table.index("</table>")]
+    assert '<th class="num">Set rate</th>' in table and "Sold of leads" in table
+    cars = table[table.index("<td>Cars.com</td>") :].split("</tr>", 1)[0]
+    cells = re.findall(r'<td class="num">([^<]*)</td>', cars)
+    assert cells == ["2", "0", "0", "0", "0%", "0%", "3", "1", "1", "1", "50%", "33%"]
