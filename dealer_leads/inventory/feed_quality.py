@@ -26,6 +26,9 @@ PROBLEMS: dict[str, tuple[str, frozenset[str]]] = {  # code -> (what a person re
     "no_mileage": ("no mileage (used car)", ALL),
     "incomplete": ("no make, model or year", LISTING_SITES),
     "too_few_photos": ("fewer real photos than the minimum", ALL),
+    # Google's vehicle listings are for cars a customer can buy today; Meta and our own feeds
+    # show a pending or incoming car with its status instead.
+    "not_available_now": ("sale pending or in transit", frozenset({"google"})),
 }
 
 
@@ -57,6 +60,8 @@ def find_problems(
         found.append("incomplete")
     if min_photos and photos.real < min_photos:
         found.append("too_few_photos")
+    if vehicle.status != "available":
+        found.append("not_available_now")
     return found
 
 

@@ -110,6 +110,8 @@ def test_pending_and_in_transit_vehicles_are_not_called_available(app):
     page = vehicle_feed_panel(stock["pending"].id, NOW)["jsonld"]
     offer = json.loads(page.split("\n", 1)[1].rsplit("\n", 1)[0])["offers"]
     assert offer["availability"] == "https://schema.org/Reserved"
+    # Google lists only what a customer can buy today
+    assert vins("google-vehicle-listings.tsv") == {stock["available"].vin}
 
 
 def test_photo_urls_are_absolute_in_set_order_and_sized_per_target(app):

@@ -55,6 +55,8 @@ def problems(vehicle: FeedVehicle, vin_ok=True, real=1, placeholders=0, minimum=
         (car(condition="new", odometer=None), {}, []),
         (car(make=""), {}, ["incomplete"]),
         (car(), {"real": 2, "minimum": 3}, ["too_few_photos"]),
+        (car(status="pending"), {}, ["not_available_now"]),
+        (car(status="in_transit"), {}, ["not_available_now"]),
     ],
 )
 def test_problems(vehicle, kwargs, expected):
@@ -67,6 +69,7 @@ def test_what_each_problem_blocks():
     assert blocked(["no_price", "bad_vin"]) == ALL
     assert blocked(["placeholder_photos"]) == ALL
     assert problem_label("no_mileage") == "no mileage (used car)"
+    assert blocked(["not_available_now"]) == frozenset({"google"})  # Meta shows PENDING
 
 
 def test_report_counts_per_target_and_problem():
