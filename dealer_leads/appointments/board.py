@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from dealer_leads.admin.services import dealership_zone
@@ -20,6 +20,7 @@ from dealer_leads.appointments.models import (
     AppointmentVehicle,
 )
 from dealer_leads.appointments.notify import feed_location
+from dealer_leads.appointments.services import BOOKABLE_ROLES
 from dealer_leads.appointments.slots import local_instant
 from dealer_leads.auth.models import User
 from dealer_leads.extensions import db
@@ -56,6 +57,35 @@ class Card:
     @property
     def alerts(self) -> list[str]:
         return [change for vehicle in self.vehicles for change in vehicle.changes]
+
+
+@dataclass(frozen=True)
+class Departed:
+    """Someone who no longer takes visits (deactivated, or now in another role) but still has
+    some to come: the supervisor's board keeps their column so the visits can be moved."""
+
+    advisor: User
+    visits: int
+    first_at: datetime
+
+
+def list_departed_advisors(now: datetime) -> list[Departed]:
+    """Users who may no longer be booked but have active visits still to come."""
+    rows = db.session.execute(
+        select(Appointment.advisor_id, func.count(Appointment.id), func.min(Appointment.starts_at))
+        .join(User, User.id == Appointment.advisor_id)
+        .where(
+            Appointment.status.in_(ACTIVE_STATUSES),
+            Appointment.ends_at > now,
+            or_(User.active.is_(False), User.role.not_in(BOOKABLE_ROLES)),
+        )
+        .group_by(Appointment.advisor_id)
+    ).all()
+    users = {
+        u.id: u for u in db.session.scalars(select(User).where(User.id.in_(r[0] for r in rows)))
+    }
+    found = [Departed(users[advisor_id], n, first) for advisor_id, n, first in rows]
+    return sorted(found, key=lambda d: d.advisor.name.lower())
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:

@@ -5,7 +5,7 @@ Each mark moves the lead along (status, follow-up plan) through notify; one comm
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from dealer_leads.appointments import notify
 from dealer_leads.appointments.models import Appointment
@@ -29,6 +29,8 @@ TRANSITIONS = {
     "no_show": ("booked", "confirmed"),
     "sold": ("booked", "confirmed", "shown", "no_show"),
 }
+# A customer may walk in a little early; "shown" hours ahead is a mis-tap on the wrong card.
+SHOWN_EARLIEST = timedelta(hours=1)
 
 
 def mark_appointment(
@@ -52,9 +54,25 @@ def mark_appointment(
             f"{status.replace('_', '-')}"
         )
         raise AppointmentError(message, "invalid_transition", {"status": message})
+    _check_timing(appointment, status, now)
     apply_mark(appointment, status, now, viewer)
     db.session.commit()
     return appointment
+
+
+def _check_timing(appointment: Appointment, status: str, now: datetime) -> None:
+    """No-show only once the visit has begun; shown from an hour before it at the earliest."""
+    starts = notify.local(appointment.starts_at)
+    at = f"{starts:%a %b} {starts.day} at {starts:%H:%M}"
+    if status == "no_show" and now < appointment.starts_at:
+        message = f"the visit has not started yet (it starts {at}): it cannot be a no-show"
+        raise AppointmentError(message, "too_early", {"status": message})
+    if status == "shown" and now < appointment.starts_at - SHOWN_EARLIEST:
+        earliest = notify.local(appointment.starts_at - SHOWN_EARLIEST)
+        message = (
+            f"the visit starts {at}: it can be marked shown from {earliest:%H:%M} (an hour before)"
+        )
+        raise AppointmentError(message, "too_early", {"status": message})
 
 
 def apply_mark(appointment: Appointment, status: str, now: datetime, viewer: User | None) -> None:

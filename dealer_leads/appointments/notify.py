@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 from flask import current_app
+from markupsafe import escape
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -25,7 +26,7 @@ from dealer_leads.cadence.models import CONFIRMATION_PLAN, Touch
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
 from dealer_leads.leads.models import Lead
-from dealer_leads.leads.timeline import record_event
+from dealer_leads.leads.timeline import record_event, set_assignee
 from dealer_leads.messaging import consent
 from dealer_leads.messaging.compliance import Hours, hours_from_settings
 from dealer_leads.messaging.email import (
@@ -71,6 +72,29 @@ def set_lead_status(lead: Lead, status: str, viewer: User | None, now: datetime,
     from dealer_leads.leads.services import _set_status  # the one place statuses change
 
     _set_status(lead, status, viewer, now, why if status == "lost" else "")
+
+
+def give_lead(lead: Lead, advisor: User, viewer: User | None, now: datetime, rule: str) -> None:
+    """The advisor who has the visit owns the lead too (its open tasks go along); leads are
+    owned by advisors only, so a visit with a supervisor leaves the lead where it is."""
+    if advisor.role == "advisor" and advisor.active:
+        set_assignee(lead, advisor, by=viewer, rule=rule, at=now)
+
+
+def after_hand_over(appointment: Appointment, previous: User, now: datetime, viewer) -> None:
+    """The lead follows the visit when the previous advisor owned it; the new advisor gets a
+    task naming the visit, so the hand-over does not go unnoticed until the day itself."""
+    lead, advisor = appointment.lead, appointment.advisor
+    if lead.assigned_to_id == previous.id:
+        give_lead(lead, advisor, viewer, now, f"took over the visit from {previous.name}")
+    when = local(appointment.starts_at)
+    cadence.open_task(
+        lead,
+        f"Visit handed to you by {previous.name}: {lead.customer.name}, "
+        f"{when:%a %b} {when.day} at {when:%H:%M}",
+        now,
+        assignee_id=advisor.id,
+    )
 
 
 # --- the follow-up plan -------------------------------------------------------------------------
@@ -241,9 +265,12 @@ def _vehicle_label(vehicle) -> str:
     return f"{title} (stock {vehicle.stock_number})" if vehicle.stock_number else title
 
 
-def send_invitation(appointment: Appointment, now: datetime, mailer=None) -> bool:
+def send_invitation(
+    appointment: Appointment, now: datetime, mailer=None, *, headline: str = ""
+) -> bool:
     """E-mail the customer the invitation, update or cancellation with its .ics (commits what
-    happened on the timeline); False when it could not or may not go."""
+    happened on the timeline); False when it could not or may not go. `headline` says what
+    changed in an update (default: that the visit moved)."""
     lead = appointment.lead
     customer = lead.customer
     decision = consent.may_contact(customer, "email", now=now, responding_to_inquiry=True)
@@ -251,7 +278,8 @@ def send_invitation(appointment: Appointment, now: datetime, mailer=None) -> boo
         reason = decision.reason if not decision.allowed else "the e-mail address bounced"
         return _note(lead, appointment, f"Invitation not e-mailed: {reason}", now)
     try:
-        message = _invitation_email(appointment, now)
+        token = reply_token()
+        message = _invitation_email(appointment, now, headline, token)
         sender = mailer or mail_sender_from_config(current_app.config)
         message_id = sender.send(message)
     except (UnknownTemplate, OSError, ValueError) as error:
@@ -260,11 +288,11 @@ def send_invitation(appointment: Appointment, now: datetime, mailer=None) -> boo
     except Exception as error:  # a sender's own errors: the booking stands, a person sees it
         log.exception("invitation for appointment #%s", appointment.id)
         return _note(lead, appointment, f"Invitation e-mail failed: {error}", now)
-    _record_sent(lead, appointment, message, message_id, now)
+    _record_sent(lead, appointment, message, message_id, token, now)
     return True
 
 
-def _record_sent(lead: Lead, appointment: Appointment, message, message_id, now) -> None:
+def _record_sent(lead: Lead, appointment: Appointment, message, message_id, token, now) -> None:
     db.session.add(
         OutboundMessage(
             lead_id=lead.id,
@@ -273,6 +301,8 @@ def _record_sent(lead: Lead, appointment: Appointment, message, message_id, now)
             subject=str(message["Subject"])[:250],
             body=message.get_body(("plain",)).get_content(),
             message_id=str(message_id)[:250],
+            # A reply that lost its In-Reply-To still reaches the lead through Reply-To.
+            reply_token=token,
             status="sent",
             sent_at=now,
         )
@@ -298,7 +328,9 @@ def _note(lead: Lead, appointment: Appointment, summary: str, now: datetime) -> 
     return False
 
 
-def _invitation_email(appointment: Appointment, now: datetime) -> EmailMessage:
+def _invitation_email(
+    appointment: Appointment, now: datetime, headline: str, token: str
+) -> EmailMessage:
     lead, dealership = appointment.lead, get_dealership()
     customer = lead.customer
     context = build_context(
@@ -311,14 +343,14 @@ def _invitation_email(appointment: Appointment, now: datetime) -> EmailMessage:
         appointment=appointment,
     )
     rendered = render_template(get_template("appointment_confirmation"), context)
-    rendered = _with_status(rendered, appointment)
+    rendered = _with_status(rendered, appointment, headline)
     sender = current_app.config["MAIL_DEFAULT_SENDER"]
     footer_text, footer_html = dealership_footer(dealership)
     message = build_email(
         rendered=rendered,
         to=customer.email,
         from_addr=sender,
-        reply_to=reply_address(sender, reply_token()),
+        reply_to=reply_address(sender, token),
         message_id_domain=sender_domain(sender),
         unsubscribe_url=unsubscribe_url(customer.email),
         dealership_footer_text=footer_text,
@@ -337,7 +369,7 @@ def _invitation_email(appointment: Appointment, now: datetime) -> EmailMessage:
     return message
 
 
-def _with_status(rendered, appointment: Appointment):
+def _with_status(rendered, appointment: Appointment, headline: str = ""):
     """The confirmation copy, headed by what changed: cancelled, moved, or a new visit; with
     the link to confirm while the visit is still to come."""
     from dealer_leads.messaging.templates import Rendered
@@ -349,14 +381,15 @@ def _with_status(rendered, appointment: Appointment):
         text = f"Your visit on {when_text} is cancelled. Reply to find another time."
         return Rendered(subject=subject, text=text, html=f"<p>{text}</p>")
     link = confirm_url(appointment)
-    moved = "Your visit has moved." if appointment.sequence else ""
+    moved = (headline or "Your visit has moved.") if appointment.sequence else ""
     text = "\n\n".join(
         p for p in (moved, rendered.text, f"Please confirm you are coming: {link}") if p
     )
     html = ""
     if rendered.html:
-        # The link is ours (a signed token, URL-safe characters only); nothing here is user text.
-        html = (f"<p><b>{moved}</b></p>" if moved else "") + rendered.html
+        # The link is ours (a signed token, URL-safe characters only); the headline may name
+        # the advisor, so it is escaped.
+        html = (f"<p><b>{escape(moved)}</b></p>" if moved else "") + rendered.html
         html += f'<p><a href="{link}">Confirm my visit</a></p>'
 
     subject = ("Updated: " if appointment.sequence else "") + rendered.subject

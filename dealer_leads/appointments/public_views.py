@@ -65,7 +65,8 @@ def confirm(token: str):
 @bp.route("/book/<token>", methods=["GET", "POST"])
 @limiter.limit("30 per minute")
 def choose(token: str):
-    """The open times over the coming days; choosing one books it."""
+    """The open times over the coming days; choosing one books it (or moves the visit the
+    customer already has)."""
     now = now_utc()
     form = ChooseSlotForm()
     problem, status = "", 200
@@ -75,11 +76,14 @@ def choose(token: str):
             if not form.validate_on_submit():
                 problem, status = "Choose one of the times below.", 400
             else:
-                appointment = self_schedule.book_chosen_slot(
+                chosen = self_schedule.book_chosen_slot(
                     token, form.starts_at.data, form.kind.data, now
                 )
                 return render_template(
-                    "appointments/booked.html", appointment=appointment, kinds=APPOINTMENT_KINDS
+                    "appointments/booked.html",
+                    appointment=chosen.appointment,
+                    moved_from=chosen.moved_from,
+                    kinds=APPOINTMENT_KINDS,
                 )
     except LinkRefused as error:
         return _link_refused(error)

@@ -40,6 +40,7 @@ BOOKING_LOCK_SPACE = 0x4150  # "AP": the advisory-lock key space of appointment 
 MAX_VEHICLES = 5
 # Lead statuses a booking moves to "appointment" (a shown or sold lead keeps its status).
 BOOKING_MOVES = ("new", "contacted", "engaged", "appointment", "lost")
+TRADED = ("trade-in", "sell")  # a lead's vehicles the customer brings rather than wants
 
 
 class AppointmentError(ValueError):
@@ -198,6 +199,15 @@ def _vehicles(booking: Booking) -> list[Vehicle]:
     return list(unique.values())
 
 
+def _wanted_stock(lead: Lead) -> list[Vehicle]:
+    """The stock vehicles the lead asked about: what a visit booked without vehicles is for,
+    so that a sale or a price change before the visit reaches the advisor."""
+    wanted = [
+        v.vehicle for v in lead.vehicles if v.vehicle is not None and v.interest not in TRADED
+    ]
+    return list({v.id: v for v in wanted}.values())[:MAX_VEHICLES]
+
+
 def _lead_for_booking(viewer: User | None, lead_id: int) -> Lead:
     query = select(Lead).where(Lead.id == lead_id)
     if viewer is not None and viewer.role not in SUPERVISING:
@@ -244,7 +254,8 @@ def book_appointment(
     _validate(booking)
     lead = _lead_for_booking(viewer, lead_id)
     advisor = _advisor(booking.advisor_id)
-    vehicles = _vehicles(booking)
+    vehicles = _vehicles(booking) if booking.vehicle_refs or booking.vehicle_ids else []
+    vehicles = vehicles or _wanted_stock(lead)
     lock_advisors([advisor.id])
     appointment = _insert(lead, advisor, booking, vehicles, via, viewer, now)
     db.session.commit()
@@ -288,6 +299,8 @@ def _insert(lead, advisor, booking, vehicles, via, viewer, now) -> Appointment:
         at=now,
         appointment_id=appointment.id,
     )
+    if via == "customer" and lead.assigned_to_id is None:
+        notify.give_lead(lead, advisor, viewer, now, "booked a visit online")
     if lead.status in BOOKING_MOVES and lead.status != "appointment":
         notify.set_lead_status(lead, "appointment", viewer, now, "appointment booked")
     notify.start_confirmation(lead, appointment, now, viewer)
@@ -312,46 +325,58 @@ def reschedule_appointment(
     starts_at: datetime | None = None,
     duration_minutes: int | None = None,
     advisor_id: int | None = None,
+    via: str = "staff",
     now: datetime | None = None,
     mailer=None,
 ) -> Appointment:
-    """Move a visit in time and/or to another advisor (commits); the customer gets the update."""
+    """Move a visit in time and/or to another advisor (commits); the customer gets the update.
+
+    A new advisor takes the lead as well when the previous one owned it, and gets a task."""
     now = now or now_utc()
     appointment = _for_change(viewer, appointment_id)
     handing_over = advisor_id is not None and advisor_id != appointment.advisor_id
     if handing_over and viewer is not None and viewer.role not in SUPERVISING:
         raise AppointmentError("only the supervisor moves a visit to another advisor", "forbidden")
     advisor = _advisor(advisor_id) if advisor_id else appointment.advisor
-    minutes = duration_minutes or int(
-        (appointment.ends_at - appointment.starts_at).total_seconds() // 60
-    )
+    old_minutes = int((appointment.ends_at - appointment.starts_at).total_seconds() // 60)
+    minutes = duration_minutes or old_minutes
     starts = (starts_at or appointment.starts_at).astimezone(now.tzinfo)
     _validate(Booking(advisor.id, starts, minutes, appointment.kind))
     lock_advisors([advisor.id, appointment.advisor_id])
     before, previous = describe(appointment), appointment.advisor
     _check(advisor, starts, starts + timedelta(minutes=minutes), now, exclude=appointment.id)
-    moved_time = starts != appointment.starts_at or minutes != int(
-        (appointment.ends_at - appointment.starts_at).total_seconds() // 60
-    )
+    moved_time = starts != appointment.starts_at or minutes != old_minutes
+    handed = advisor.id != previous.id
     appointment.starts_at, appointment.ends_at = starts, starts + timedelta(minutes=minutes)
     appointment.advisor = advisor
     touch(appointment, now)
-    parts = []
-    if moved_time:
-        parts.append(f"moved from {before} to {describe(appointment)}")
-    if advisor.id != previous.id:
-        parts.append(f"handed from {previous.name} to {advisor.name}")
-    summary = "Appointment " + ("; ".join(parts) or "saved unchanged")
+    summary = _change_summary(before, appointment, previous, moved_time, via)
     record_event(
         appointment.lead, "appointment", summary, user=viewer, at=now, appointment_id=appointment.id
     )
     if moved_time:
         appointment.status, appointment.confirmed_at = "booked", None
         notify.start_confirmation(appointment.lead, appointment, now, viewer)
+    if handed:
+        notify.after_hand_over(appointment, previous, now, viewer)
     db.session.commit()
-    if moved_time:
-        notify.send_invitation(appointment, now, mailer)
+    if moved_time or handed:
+        changes = (["has moved"] if moved_time else []) + (
+            [f"is now with {advisor.name}"] if handed else []
+        )
+        headline = f"Your visit {' and '.join(changes)}."
+        notify.send_invitation(appointment, now, mailer, headline=headline)
     return appointment
+
+
+def _change_summary(before: str, appointment: Appointment, previous: User, moved_time, via) -> str:
+    parts = []
+    if moved_time:
+        parts.append(f"moved from {before} to {describe(appointment)}")
+    if appointment.advisor.id != previous.id:
+        parts.append(f"handed from {previous.name} to {appointment.advisor.name}")
+    who = " by the customer online" if via == "customer" and parts else ""
+    return "Appointment " + ("; ".join(parts) or "saved unchanged") + who
 
 
 def cancel_appointment(

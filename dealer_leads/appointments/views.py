@@ -54,7 +54,10 @@ def board():
     span = filters.span.data if filters.span.data in ("day", "week") else "day"
     start, end = boards.week_bounds(day) if span == "week" else boards.day_bounds(day)
     supervising = current_user.role in SUPERVISING
+    now = now_utc()
     advisors = services.list_bookable_advisors() if supervising else [current_user]
+    departed = {d.advisor.id: d for d in boards.list_departed_advisors(now)} if supervising else {}
+    advisors += [d.advisor for d in departed.values()]
     if supervising and filters.advisor.data:
         advisors = [a for a in advisors if a.id == filters.advisor.data]
     cards = boards.board_cards([a.id for a in advisors], start, end)
@@ -82,7 +85,9 @@ def board():
         previous_day=day - timedelta(days=7 if span == "week" else 1),
         next_day=day + timedelta(days=7 if span == "week" else 1),
         today=_today(),
-        now=now_utc(),
+        now=now,
+        departed=departed,
+        shown_from=now + marks.SHOWN_EARLIEST,  # a visit starting by then may be marked shown
     )
 
 

@@ -129,3 +129,17 @@ def test_the_endpoints_are_documented(client):
     assert set(paths["/leads/{lead_id}/appointments"]) == {"post"}
     assert set(paths["/appointments/{appointment_id}"]) == {"get", "patch"}
     assert "409" in paths["/leads/{lead_id}/appointments"]["post"]["responses"]
+
+
+def test_a_visit_booked_without_vins_is_for_the_stock_vehicle_asked_about(
+    client, auth, lead, advisor, vehicle
+):
+    lead.vehicles[0].vehicle_id = vehicle.id
+    db.session.commit()
+    body = _body(advisor, next_weekday(days=2))
+    del body["vehicle_vins"]
+    response = client.post(f"/api/v1/leads/{lead.id}/appointments", json=body, headers=auth)
+    assert response.status_code == 201, response.get_json()
+    (booked,) = response.get_json()["vehicles"]
+    assert booked["vin"] == vehicle.vin and booked["price_at_booking"] == "44995.00"
+    assert booked["status_at_booking"] == "available"

@@ -112,3 +112,68 @@ def test_expired_forged_and_closed_links(client, app, lead, advisor):
     lead.status = "sold"
     db.session.commit()
     assert client.get(link).status_code == 410
+
+
+def test_an_unassigned_lead_goes_to_the_advisor_of_the_chosen_slot(
+    client, lead, advisor, make_user
+):
+    from dealer_leads.leads.models import LeadEvent
+
+    def assignments() -> list[str]:
+        query = db.select(LeadEvent.summary).where(
+            LeadEvent.lead_id == lead.id, LeadEvent.kind == "assigned"
+        )
+        return list(db.session.scalars(query.order_by(LeadEvent.id)))
+
+    make_user("advisor", name="Ben Other")
+    lead.assigned_to_id = None
+    db.session.commit()
+    before = assignments()
+    link = _path(notify.booking_url(lead.id, now_utc()))
+    slot = re.search(r'data-slot="([^"]+)"', client.get(link).get_data(as_text=True)).group(1)
+    assert client.post(link, data={"starts_at": slot}).status_code == 200
+    db.session.expire_all()
+    made = db.session.scalar(db.select(Appointment))
+    assert made.lead.assigned_to_id == made.advisor_id
+    assert assignments() == [*before, f"Assigned to {made.advisor.name}"]
+
+
+def test_choosing_again_through_the_link_moves_the_visit(client, lead, advisor):
+    link = _path(notify.booking_url(lead.id, now_utc()))
+    slots = re.findall(r'data-slot="([^"]+)"', client.get(link).get_data(as_text=True))
+    first, second = slots[0], slots[3]
+    assert "You're booked" in client.post(link, data={"starts_at": first}).get_data(as_text=True)
+    page = client.get(link).get_data(as_text=True)
+    assert 'id="current"' in page and "Choosing another time below moves that visit" in page
+    assert f'data-slot="{first}"' not in page  # the time they have is not offered again
+    moved = client.post(link, data={"starts_at": second})
+    html = moved.get_data(as_text=True)
+    assert moved.status_code == 200 and "Your visit has moved" in html and 'id="moved"' in html
+    db.session.expire_all()
+    (visit,) = db.session.scalars(db.select(Appointment)).all()
+    assert visit.starts_at.isoformat() == second and visit.sequence == 1
+    assert visit.status == "booked" and visit.advisor_id == advisor.id
+
+
+def test_a_second_choice_moves_a_visit_the_staff_booked(lead, advisor, mail):
+    from dealer_leads.appointments.self_schedule import book_chosen_slot, offer
+    from dealer_leads.appointments.tokens import schedule_token
+
+    staff_visit = _book(lead, advisor, mail)
+    now = now_utc()
+    token = schedule_token(app_secret(), lead.id, now, timedelta(days=7))
+    chosen_start = offer(lead, now).days[0][1][0]
+    chosen = book_chosen_slot(token, chosen_start.isoformat(), "appraisal", now, mail)
+    assert chosen.appointment.id == staff_visit.id and chosen.moved_from == local(
+        next_weekday(days=2), 11
+    )
+    assert db.session.scalar(db.select(db.func.count(Appointment.id))) == 1
+    assert staff_visit.starts_at == chosen_start
+    assert mail.sent[-1]["Subject"].startswith("Updated: ")
+    assert "Your visit has moved." in mail.sent[-1].get_body(("plain",)).get_content()
+
+
+def app_secret() -> str:
+    from flask import current_app
+
+    return current_app.config["SECRET_KEY"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from appointments.helpers import TORONTO, local
+from appointments.helpers import TORONTO, FakeMail, local
 
 from dealer_leads.appointments import marks, services
 from dealer_leads.appointments.models import Appointment
@@ -162,9 +162,9 @@ def test_no_show_switches_to_the_rebook_plan(lead, advisor, mail):
 
 def test_impossible_marks_are_refused(lead, advisor, mail):
     appointment = _book(lead, advisor, local(THURSDAY, 10, 0), mail)
-    marks.mark_appointment(None, appointment.id, "shown", now=NOW)
+    marks.mark_appointment(None, appointment.id, "shown", now=local(THURSDAY, 9, 50))
     with pytest.raises(services.AppointmentError, match="cannot be marked no-show"):
-        marks.mark_appointment(None, appointment.id, "no_show", now=NOW)
+        marks.mark_appointment(None, appointment.id, "no_show", now=local(THURSDAY, 11, 0))
     with pytest.raises(services.AppointmentError, match="status must be one of"):
         marks.mark_appointment(None, appointment.id, "maybe", now=NOW)
 
@@ -229,3 +229,104 @@ def test_a_nonexistent_wall_time_from_the_form_is_refused(client, login_as, lead
     }
     response = client.post(f"/leads/{lead.id}/appointments", data=form)
     assert "does not exist" in client.get(response.location).get_data(as_text=True)
+
+
+def _open_tasks(lead_id: int) -> list[Touch]:
+    query = db.select(Touch).where(Touch.lead_id == lead_id, Touch.status == "open")
+    return list(db.session.scalars(query.order_by(Touch.id)))
+
+
+def test_handing_a_visit_over_hands_over_the_lead_and_tells_both(lead, advisor, make_user, mail):
+    appointment = _book(lead, advisor, local(THURSDAY, 10, 0), mail)
+    boss, other = make_user("supervisor"), make_user("advisor", name="Ben Other")
+    services.reschedule_appointment(boss, appointment.id, advisor_id=other.id, now=NOW, mailer=mail)
+    assert lead.assigned_to_id == other.id
+    assert "Reassigned from Ana Advisor to Ben Other" in _events(lead.id, "assigned")
+    (task,) = _open_tasks(lead.id)
+    assert task.assigned_to_id == other.id
+    assert task.title.startswith("Visit handed to you by Ana Advisor") and "Jun 4" in task.title
+    assert len(mail.sent) == 2  # the invitation, then the update naming the new advisor
+    update = mail.sent[-1]
+    assert update["Subject"].startswith("Updated: ")
+    assert "Your visit is now with Ben Other." in update.get_body(("plain",)).get_content()
+    (calendar,) = [p for p in update.walk() if p.get_content_type() == "text/calendar"]
+    ics = calendar.get_content()
+    assert calendar.get_param("method") == "REQUEST"
+    assert appointment.uid in ics and "SEQUENCE:1" in ics and other.email in ics
+    assert appointment.status == "booked" and appointment.starts_at == local(THURSDAY, 10, 0)
+
+
+def test_handing_over_leaves_a_lead_someone_else_owns(lead, advisor, make_user, mail):
+    appointment = _book(lead, advisor, local(THURSDAY, 10, 0), mail)
+    owner, other = make_user("advisor", name="Cleo Owner"), make_user("advisor", name="Ben Other")
+    lead.assigned_to_id = owner.id
+    db.session.commit()
+    services.reschedule_appointment(None, appointment.id, advisor_id=other.id, now=NOW, mailer=mail)
+    assert lead.assigned_to_id == owner.id
+    assert not any("Ben Other" in line for line in _events(lead.id, "assigned"))
+    assert [t.assigned_to_id for t in _open_tasks(lead.id)] == [other.id]
+
+
+def test_a_visit_booked_without_vehicles_takes_the_stock_vehicles_asked_about(
+    lead, advisor, vehicle, mail
+):
+    from decimal import Decimal
+
+    from dealer_leads.appointments.jobs import notice_vehicle_changes
+    from dealer_leads.inventory.models import Vehicle
+    from dealer_leads.leads.models import LeadVehicle
+
+    trade = Vehicle(vin="2HGFC2F59JH000001", stock_number="T100", year=2018, make="Honda")
+    db.session.add(trade)
+    lead.vehicles[0].vehicle = vehicle
+    lead.vehicles.append(LeadVehicle(interest="trade-in", make="Honda", vehicle=trade))
+    db.session.commit()
+    appointment = _book(lead, advisor, local(THURSDAY, 10, 0), mail)
+    assert [(v.vehicle_id, v.price_at_booking) for v in appointment.vehicles] == [
+        (vehicle.id, Decimal("44995.00"))
+    ]
+    vehicle.status = "sold"
+    db.session.commit()
+    advisor_mail = FakeMail()
+    assert notice_vehicle_changes(NOW, advisor_mail) == 1
+    assert "H2519 has SOLD since the booking" in advisor_mail.sent[0]["Subject"]
+
+
+def test_no_show_waits_for_the_start_and_shown_for_an_hour_before(lead, advisor, mail):
+    appointment = _book(lead, advisor, local(THURSDAY, 10, 0), mail)
+    with pytest.raises(services.AppointmentError, match="has not started yet") as early:
+        marks.mark_appointment(None, appointment.id, "no_show", now=local(THURSDAY, 9, 59))
+    assert early.value.code == "too_early" and "status" in early.value.fields
+    with pytest.raises(services.AppointmentError, match="marked shown from 09:00"):
+        marks.mark_appointment(None, appointment.id, "shown", now=local(THURSDAY, 8, 59))
+    assert appointment.status == "booked"
+    marks.mark_appointment(None, appointment.id, "no_show", now=local(THURSDAY, 10, 0))
+    assert appointment.status == "no_show"
+    marks.mark_appointment(None, appointment.id, "shown", now=local(THURSDAY, 10, 20))
+    assert appointment.status == "shown"  # a late arrival after all
+
+    walk_in = _book(lead, advisor, local(THURSDAY, 14, 0), mail)
+    marks.mark_appointment(None, walk_in.id, "shown", now=local(THURSDAY, 13, 0))
+    assert walk_in.status == "shown"  # an hour early is fine
+
+
+def test_the_invitation_keeps_its_reply_token_and_a_reply_to_it_finds_the_lead(lead, advisor, mail):
+    from email.message import EmailMessage
+
+    from dealer_leads.messaging.email import token_from_address
+    from dealer_leads.messaging.mailbox_services import receive_email
+    from dealer_leads.messaging.models import OutboundMessage
+
+    _book(lead, advisor, local(THURSDAY, 10, 0), mail)
+    (message,) = mail.sent
+    token = token_from_address(message["Reply-To"])
+    stored = db.session.scalar(db.select(OutboundMessage).where(OutboundMessage.lead_id == lead.id))
+    assert token and stored.reply_token == token
+    reply = EmailMessage()
+    reply["From"] = "someone.else@example.com"  # not the customer's address: only the token tells
+    reply["To"] = message["Reply-To"]
+    reply["Subject"] = "Can I come at 11 instead?"
+    reply["Message-ID"] = "<reply.1@example.com>"
+    reply.set_content("Can I come at 11 instead?")
+    outcome = receive_email(reply.as_bytes(), NOW + timedelta(hours=1))
+    assert (outcome.kind, outcome.lead_ids) == ("reply", [lead.id])

@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from appointments.helpers import local, next_weekday
+from appointments.helpers import begun, local, next_weekday
 
 from dealer_leads.appointments import services
 from dealer_leads.appointments.models import Appointment
@@ -68,7 +68,8 @@ def test_advisor_sees_only_their_own_visits(client, lead, advisor, make_user, ma
 
 
 def test_one_tap_marks_shown(client, lead, advisor, mail):
-    appointment, day = _book_today_or_soon(lead, advisor, mail)
+    appointment, _ = _book_today_or_soon(lead, advisor, mail)
+    day = begun(appointment)
     _sign_in(client, advisor)
     response = client.post(
         f"/appointments/{appointment.id}/mark",
@@ -180,6 +181,7 @@ def _csrf_token(page: str) -> str:
 
 def test_forms_need_csrf(app_factory, lead, advisor, mail):
     appointment, day = _book_today_or_soon(lead, advisor, mail)
+    begun(appointment)
     email = advisor.email
     db.session.commit()  # end this session's SQLite transaction: the other app's session writes
     client = app_factory(WTF_CSRF_ENABLED=True).test_client()
@@ -219,3 +221,55 @@ def test_lead_page_counts_reminders_from_the_visit_not_from_arrival(client, lead
     for touch in reminders:
         item = re.search(rf'data-touch="{touch.id}">(.*?)</li>', page, re.S).group(1)
         assert "after arrival" not in item
+
+
+def _card(page: str, appointment_id: int) -> str:
+    return re.search(rf'id="appointment-{appointment_id}".*?</article>', page, re.S).group(0)
+
+
+def test_no_show_and_shown_appear_only_when_the_visit_is_due(client, lead, advisor, mail):
+    appointment, day = _book_today_or_soon(lead, advisor, mail)
+    _sign_in(client, advisor)
+    card = _card(
+        client.get(f"/appointments?day={day.isoformat()}").get_data(as_text=True), appointment.id
+    )
+    assert 'value="confirmed"' in card
+    assert 'value="no_show"' not in card and 'value="shown"' not in card
+    early = client.post(f"/appointments/{appointment.id}/mark", data={"status": "no_show"})
+    assert "has not started yet" in client.get(early.location).get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Appointment, appointment.id).status == "booked"
+
+    started = begun(appointment)
+    page = client.get(f"/appointments?day={started.isoformat()}").get_data(as_text=True)
+    card = _card(page, appointment.id)
+    assert 'value="no_show"' in card and 'value="shown"' in card
+    late = client.post(f"/appointments/{appointment.id}/mark", data={"status": "no_show"})
+    assert late.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Appointment, appointment.id).status == "no_show"
+
+
+def test_a_deactivated_advisor_keeps_a_column_while_visits_remain(
+    client, lead, advisor, make_user, mail
+):
+    appointment, day = _book_today_or_soon(lead, advisor, mail)
+    other = make_user("advisor", name="Ben Other")
+    advisor.active = False
+    db.session.commit()
+    _sign_in(client, make_user("supervisor"))
+    page = client.get(f"/appointments?day={day.isoformat()}").get_data(as_text=True)
+    column = re.search(rf'<section[^>]*data-advisor="{advisor.id}".*?</section>', page, re.S)
+    assert column is not None and "data-inactive" in column.group(0)
+    assert "inactive" in column.group(0) and f'id="appointment-{appointment.id}"' in column.group(0)
+    assert "has 1 to come" in column.group(0)
+    other_day = (day + timedelta(days=14)).isoformat()
+    elsewhere = client.get(f"/appointments?day={other_day}").get_data(as_text=True)
+    assert f'data-advisor="{advisor.id}"' in elsewhere  # seen from any day, with a way to it
+
+    moved = client.post(f"/appointments/{appointment.id}/reassign", data={"advisor_id": other.id})
+    assert moved.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Appointment, appointment.id).advisor_id == other.id
+    page = client.get(f"/appointments?day={day.isoformat()}").get_data(as_text=True)
+    assert f'data-advisor="{advisor.id}"' not in page  # nothing left to move: no column
