@@ -30,6 +30,7 @@ from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
 from dealer_leads.inventory.models import Vehicle
 from dealer_leads.leads.models import Lead
+from dealer_leads.leads.services import mark_responded
 from dealer_leads.leads.timeline import record_event
 
 BOOKABLE_ROLES = ("advisor", "supervisor")
@@ -299,6 +300,8 @@ def _insert(lead, advisor, booking, vehicles, via, viewer, now) -> Appointment:
         at=now,
         appointment_id=appointment.id,
     )
+    if via == "staff":
+        mark_responded(lead, now)  # booked with the customer: the first human contact
     if via == "customer" and lead.assigned_to_id is None:
         notify.give_lead(lead, advisor, viewer, now, "booked a visit online")
     if lead.status in BOOKING_MOVES and lead.status != "appointment":

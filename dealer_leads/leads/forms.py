@@ -75,5 +75,12 @@ class DiscardForm(FlaskForm):
     pass
 
 
+class ContactForm(FlaskForm):
+    """The customer's e-mail and phone, corrected by staff; the service checks the values."""
+
+    email = EmailField("E-mail", validators=[Length(max=254)])
+    phone = StringField("Phone", validators=[Length(max=40)])
+
+
 class OptOutForm(FlaskForm):
     channel = SelectField("Opt out of", choices=dict(OPT_OUT_CHANNELS))

@@ -7,6 +7,7 @@ parsing fails; `process_inbound` turns a stored payload into leads in one transa
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -38,6 +39,7 @@ from dealer_leads.leads.normalize import (
     sales_kind,
 )
 from dealer_leads.leads.timeline import next_advisor_in_rotation, record_event, set_assignee
+from dealer_leads.messaging.bounces import is_bounced
 from dealer_leads.messaging.consent import record_implied_consent
 
 DEFAULT_SOURCES = {
@@ -114,16 +116,18 @@ def process_inbound(
     now: datetime | None = None,
     raw: bytes | None = None,
     by: User | None = None,
+    parse: Callable[[bytes], list[LeadIn]] | None = None,
 ) -> list[IntakeResult]:
     """Parse a stored payload and ingest every prospect in it (commits).
 
-    `raw` replaces the payload text (a person corrected it in the review queue). On a payload
-    that cannot be parsed the payload is marked failed with the reason, and InvalidPayload is
-    raised for the caller to report.
+    `raw` replaces the payload text (a person corrected it in the review queue); `parse` reads
+    it instead of the channel's own parser (the mailbox reads a message staff forwarded for the
+    customer inside it). On a payload that cannot be parsed the payload is marked failed with
+    the reason, and InvalidPayload is raised for the caller to report.
     """
     for attempt in range(3):
         try:
-            return _process_once(inbound_id, now or now_utc(), raw, by)
+            return _process_once(inbound_id, now or now_utc(), raw, by, parse)
         except IntegrityError:
             # A concurrent request stored the same provider id or customer first; on the
             # next attempt the rules see its row and treat this one as the duplicate it is.
@@ -134,7 +138,11 @@ def process_inbound(
 
 
 def _process_once(
-    inbound_id: int, now: datetime, raw: bytes | None, by: User | None
+    inbound_id: int,
+    now: datetime,
+    raw: bytes | None,
+    by: User | None,
+    parse: Callable[[bytes], list[LeadIn]] | None = None,
 ) -> list[IntakeResult]:
     inbound = db.session.get(InboundPayload, inbound_id)
     if inbound is None:
@@ -144,7 +152,7 @@ def _process_once(
     if raw is not None:
         inbound.raw, inbound.request_hash = raw, body_hash(raw)
     try:
-        prospects = parse_payload(inbound.channel, inbound.raw)
+        prospects = parse(inbound.raw) if parse else parse_payload(inbound.channel, inbound.raw)
     except InvalidPayload as error:
         _mark_failed(inbound, error)
         raise
@@ -182,7 +190,7 @@ def ingest_lead(
     with db.session.no_autoflush:
         known = _known_source(source.lower(), provider_id) if provider_id else None
         if known is None:
-            customer, customer_rule = _match_or_create_customer(contact, prospect)
+            customer, customer_rule, replaced = _match_or_create_customer(contact, prospect)
             department, routing_rule = route_department(prospect)
             window = timedelta(days=dealership.duplicate_window_days)
             open_lead = _open_lead_within(customer, department, now - window)
@@ -194,6 +202,7 @@ def ingest_lead(
             if prospect.is_resend
             else (f"repeat inquiry within {window.days} days while lead is open")
         )
+        _note_replaced_email(open_lead, replaced, customer.email, inbound, now)
         return _repeat_inquiry(
             open_lead, prospect, source, provider_id, inbound, now, warnings, rule
         )
@@ -225,6 +234,7 @@ def ingest_lead(
             warnings=warnings,
             requested_at=prospect.requested_at.isoformat() if prospect.requested_at else None,
         )
+        _note_replaced_email(lead, replaced, customer.email, inbound, now)
         if department == "sales" and dealership.auto_assign:
             advisor = next_advisor_in_rotation(now)
             if advisor is not None:
@@ -296,8 +306,11 @@ def _surviving(lead: Lead) -> Lead:
     return lead
 
 
-def _match_or_create_customer(contact: NormalContact, prospect: LeadIn) -> tuple[Customer, str]:
-    """Match by e-mail first, then phone; fill gaps on a match; else a new customer."""
+def _match_or_create_customer(
+    contact: NormalContact, prospect: LeadIn
+) -> tuple[Customer, str, str]:
+    """Match by e-mail first, then phone; fill gaps on a match; else a new customer. The third
+    value is the customer's e-mail address this inquiry replaced ('' when none)."""
     customer, rule = None, ""
     by_email = bool(contact.email and contact.email_valid)
     by_phone = bool(contact.phone and contact.phone_valid)
@@ -318,8 +331,8 @@ def _match_or_create_customer(contact: NormalContact, prospect: LeadIn) -> tuple
     if customer is None:
         customer, rule = Customer(), "new customer"
         db.session.add(customer)
-    _fill_customer(customer, contact, prospect)
-    return customer, rule
+    replaced = _fill_customer(customer, contact, prospect)
+    return customer, rule, replaced
 
 
 def _find_customer(condition, first=None) -> Customer | None:
@@ -333,8 +346,10 @@ def _find_customer(condition, first=None) -> Customer | None:
     return db.session.scalar(query)
 
 
-def _fill_customer(customer: Customer, contact: NormalContact, prospect: LeadIn) -> None:
-    """Fill what the customer record lacks; never overwrite what staff may have corrected."""
+def _fill_customer(customer: Customer, contact: NormalContact, prospect: LeadIn) -> str:
+    """Fill what the customer record lacks; never overwrite what staff may have corrected, but
+    for an e-mail address marked not valid (it bounced): a new, working one from the customer
+    replaces it. Returns the address replaced, or ''."""
     given = prospect.contact
     values = {
         "first_name": contact.first_name,
@@ -348,10 +363,38 @@ def _fill_customer(customer: Customer, contact: NormalContact, prospect: LeadIn)
     for name, value in values.items():
         if value and not getattr(customer, name):
             setattr(customer, name, value)
+    replaced = ""
     if contact.email and not customer.email:
         customer.email, customer.email_valid = contact.email, contact.email_valid
+    elif _better_email(customer, contact):
+        replaced, customer.email, customer.email_valid = customer.email, contact.email, True
     if contact.phone and not customer.phone:
         customer.phone, customer.phone_valid = contact.phone, contact.phone_valid
+    return replaced
+
+
+def _better_email(customer: Customer, contact: NormalContact) -> bool:
+    """A valid address other than the stored one, which is marked not valid, and one that has
+    not bounced itself."""
+    if not (contact.email and contact.email_valid) or customer.email_valid is not False:
+        return False
+    return contact.email != customer.email and not is_bounced(contact.email)
+
+
+def _note_replaced_email(
+    lead: Lead, old: str, new: str, inbound: InboundPayload, now: datetime
+) -> None:
+    if not old:
+        return
+    record_event(
+        lead,
+        "contact_changed",
+        f"E-mail changed from {old} (not valid) to {new}, given with this inquiry",
+        at=now,
+        old_email=old,
+        new_email=new,
+        inbound_id=inbound.id,
+    )
 
 
 def _open_lead_within(customer: Customer, department: str, since: datetime) -> Lead | None:

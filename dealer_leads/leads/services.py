@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from sqlalchemy import and_, exists, func, or_, select, text
 from sqlalchemy.orm import joinedload, selectinload
 
+from dealer_leads.admin.services import get_dealership
 from dealer_leads.auth.models import User
 from dealer_leads.cadence.services import on_status_change, pause_automatic, stop
 from dealer_leads.database import now_utc
@@ -22,8 +23,9 @@ from dealer_leads.leads.models import (
     Lead,
     LeadVehicle,
 )
-from dealer_leads.leads.normalize import normalize_vin
+from dealer_leads.leads.normalize import clean_text, normalize_email, normalize_phone, normalize_vin
 from dealer_leads.leads.timeline import record_event, set_assignee
+from dealer_leads.messaging.bounces import is_bounced
 from dealer_leads.messaging.consent import record_implied_consent, withdraw
 
 CALL_OUTCOMES = {
@@ -45,6 +47,14 @@ class LeadNotFound(LookupError):
 
 class InvalidAction(ValueError):
     """A triage action that cannot be done as asked; the message says why."""
+
+
+class InvalidContact(InvalidAction):
+    """A corrected e-mail or phone that cannot be used; `fields` names each problem."""
+
+    def __init__(self, fields: dict[str, str]):
+        super().__init__("; ".join(fields.values()))
+        self.fields = fields
 
 
 @dataclass
@@ -363,8 +373,8 @@ def change_status(
     if lead.status == status:
         raise InvalidAction(f"the lead is {status} already")
     now = now or now_utc()
-    if status in ("contacted", "engaged"):
-        mark_responded(lead, now)
+    if status in ("contacted", "engaged", "appointment", "shown", "sold"):
+        mark_responded(lead, now)  # moved on by a person: someone has been in touch
     _set_status(lead, status, viewer, now, reason)
     db.session.commit()
     return lead
@@ -449,3 +459,62 @@ def mark_opt_out(viewer: User, lead_id: int, channel: str, now: datetime | None 
         stop(lead, "opted out of all messages", now, by=viewer)
     db.session.commit()
     return lead
+
+
+def update_contact(
+    viewer: User, lead_id: int, email: str, phone: str, now: datetime | None = None
+) -> Lead:
+    """Correct the customer's e-mail and phone (a bounced address, a wrong number): the
+    supervisor or the lead's own advisor. A changed value is normalised as intake does and must
+    be valid; a new address clears the not-valid mark, unless it bounced itself."""
+    lead = _lead_for_update(viewer, lead_id)
+    if viewer.role not in SUPERVISING_ROLES and lead.assigned_to_id != viewer.id:
+        raise InvalidAction("only the supervisor or the lead's advisor corrects the contact")
+    customer = lead.customer
+    new_email, new_phone = _corrected_contact(customer, email, phone)
+    old = {"old_email": customer.email, "old_phone": customer.phone}
+    changes = []
+    if new_email != customer.email:
+        bounced = is_bounced(new_email)
+        customer.email, customer.email_valid = new_email, not bounced
+        note = " (it bounced before: no e-mail goes to it)" if bounced else ""
+        changes.append(f"e-mail {old['old_email'] or '—'} → {new_email or '—'}{note}")
+    if new_phone != customer.phone:
+        customer.phone, customer.phone_valid = new_phone, True
+        changes.append(f"phone {old['old_phone'] or '—'} → {new_phone or '—'}")
+    if not changes:
+        raise InvalidAction("the e-mail and phone are as they were")
+    summary = f"Contact corrected: {'; '.join(changes)}"
+    record_event(
+        lead,
+        "contact_changed",
+        summary,
+        user=viewer,
+        at=now or now_utc(),
+        new_email=new_email,
+        new_phone=new_phone,
+        **old,
+    )
+    db.session.commit()
+    return lead
+
+
+def _corrected_contact(customer: Customer, email: str, phone: str) -> tuple[str, str]:
+    """The e-mail and phone to keep: a value left as stored stays as it is (even one marked not
+    valid); a changed one must read as a valid address or number."""
+    email, phone = clean_text(email, 254), clean_text(phone, 40)
+    problems: dict[str, str] = {}
+    new_email, new_phone = customer.email, customer.phone
+    if email != customer.email:
+        new_email, valid = normalize_email(email)
+        if not valid:
+            problems["email"] = f"{email!r} is not a valid e-mail address"
+    if phone != customer.phone:
+        new_phone, valid = normalize_phone(phone, get_dealership().country or "US")
+        if not valid:
+            problems["phone"] = f"{phone!r} is not a phone number that can be called"
+    if not problems and not (new_email or new_phone):
+        problems["email"] = "give an e-mail address or a phone number"
+    if problems:
+        raise InvalidContact(problems)
+    return new_email, new_phone

@@ -18,6 +18,7 @@ from dealer_leads.leads.forms import (
     AssignForm,
     BulkAssignForm,
     CallForm,
+    ContactForm,
     DiscardForm,
     ManualLeadForm,
     NoteForm,
@@ -140,6 +141,7 @@ def detail(lead_id: int):
         lead=lead,
         assign=assign,
         call=CallForm(),
+        contact=ContactForm(email=lead.customer.email, phone=lead.customer.phone),
         note=NoteForm(),
         status_form=StatusForm(status=lead.status),
         opt_out=OptOutForm(),
@@ -192,6 +194,22 @@ def log_call(lead_id: int):
         lead_id,
         lambda: services.log_call(current_user, lead_id, form.outcome.data, form.notes.data or ""),
         "Call logged.",
+    )
+
+
+@bp.route("/<int:lead_id>/contact", methods=["POST"])
+@role_required(*STAFF)
+def edit_contact(lead_id: int):
+    """Correct the customer's e-mail and phone (the supervisor or the lead's advisor)."""
+    form = ContactForm()
+    if not form.validate_on_submit():
+        abort(400, _invalid(form))
+    return _act(
+        lead_id,
+        lambda: services.update_contact(
+            current_user, lead_id, form.email.data or "", form.phone.data or ""
+        ),
+        "Contact corrected.",
     )
 
 

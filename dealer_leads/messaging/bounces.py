@@ -104,6 +104,14 @@ def record_bounce(
     return leads
 
 
+def is_bounced(address: str) -> bool:
+    """Whether mail to this address bounced (its suppression came from a bounce)."""
+    query = db.select(Suppression.id).filter_by(
+        channel="email", address=address, source=BOUNCE_SOURCE
+    )
+    return bool(address) and db.session.scalar(query.limit(1)) is not None
+
+
 def _suppress(address: str, reason: str, now: datetime) -> bool:
     """Add the e-mail suppression unless the address has one; True when it is new."""
     query = db.select(Suppression.id).filter_by(channel="email", address=address)

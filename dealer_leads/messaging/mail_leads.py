@@ -5,11 +5,13 @@ web-site form mailer, kept whole as the lead's comments. The intake service call
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from dealer_leads.leads.adf import InvalidAdf, parse_adf
 from dealer_leads.leads.channels import MAX_COMMENTS, InvalidPayload
 from dealer_leads.leads.normalize import ContactIn, LeadIn, VehicleIn, clean_text
 from dealer_leads.messaging.mail_in import InMail, read_mail_once
+from dealer_leads.messaging.mailbox_forwards import Forwarded
 
 # "Label: value" lines of form mailers, by what the label means.
 _LABELS = {
@@ -82,13 +84,43 @@ def inquiry_from_mail(mail: InMail) -> LeadIn:
     )
     if not (contact.email or contact.phones):
         raise InvalidPayload("the message has no sender address to answer")
-    comments = f"Subject: {mail.subject}\n\n{mail.text}".strip() if mail.subject else mail.text
     return LeadIn(
         contact=contact,
         vehicles=_vehicle(fields),
-        comments=comments.strip()[:MAX_COMMENTS],
+        comments=_comments(mail.subject, mail.text),
         warnings=list(mail.warnings),
     )
+
+
+def forwarded_inquiry(mail: InMail, original: Forwarded) -> LeadIn:
+    """A customer's message a member of staff forwarded: the contact comes from the original
+    (its form fields, else its Reply-To or From; never the forwarder), and the whole forward,
+    the forwarder's own lines included, is kept as the comments."""
+    as_sent = replace(
+        mail,
+        from_name=original.from_name,
+        from_address=original.from_address,
+        reply_to=original.reply_to,
+        subject=original.subject or mail.subject,
+        text=original.text,
+        auto_submitted=original.auto_submitted,
+        auto_reply=False,
+        report=False,
+    )
+    lead = inquiry_from_mail(as_sent)
+    text = mail.text
+    if original.attached:  # the outer text is only the forwarder's note: add the original
+        sender = f"{original.from_name} <{original.from_address or original.reply_to}>".strip()
+        heading = f"---------- Forwarded message ----------\nFrom: {sender}"
+        text = f"{text}\n\n{heading}\nSubject: {original.subject}\n\n{original.text}"
+    lead.comments = _comments(mail.subject, text)
+    return lead
+
+
+def _comments(subject: str, text: str) -> str:
+    """The whole message as the lead's comments: its subject, then its text."""
+    comments = f"Subject: {subject}\n\n{text}" if subject else text
+    return comments.strip()[:MAX_COMMENTS]
 
 
 def _vehicle(fields: dict[str, str]) -> list[VehicleIn]:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import LargeBinary, func
+from sqlalchemy.orm import defer
+
 from dealer_leads.extensions import db
 from dealer_leads.leads.models import InboundPayload
 from dealer_leads.messaging.mail_in import InMail, header_block, read_headers, read_mail
@@ -19,6 +22,8 @@ KINDS = (
     "needs_review",
     "too_large",
 )
+PER_PAGE_MAX = 200
+HEAD_BYTES = 65536  # as much as header_block reads of a message with no blank line
 
 
 class MailNotFound(LookupError):
@@ -41,19 +46,62 @@ class MailRow:
         return list((self.inbound.response or {}).get("lead_ids") or [])
 
 
-def list_mail(kind: str = "", limit: int = 100) -> list[MailRow]:
-    """The most recent received e-mails, newest first, optionally of one kind."""
-    query = db.select(InboundPayload).where(InboundPayload.channel == "email")
-    if kind in ("needs_review", "too_large"):
-        query = query.where(InboundPayload.status == "failed")  # what waits for a person
+@dataclass
+class MailPage:
+    """One page of received e-mails, newest first. `older` and `newer` are the ids to page from
+    (`before=older`, `after=newer`), None at either end."""
+
+    rows: list[MailRow]
+    older: int | None = None
+    newer: int | None = None
+
+
+def _of_kind(kind: str) -> list:
+    """The conditions for one kind: what waits for a person is the failed payloads (too large
+    among them); the other kinds are read from the stored outcome, in the query."""
+    conditions = [InboundPayload.channel == "email"]
+    if kind == "needs_review":
+        conditions.append(InboundPayload.status == "failed")
     elif kind:
-        query = query.where(InboundPayload.status != "failed")
-    # JSON path filters differ per engine; the kind is checked here, on a bounded window.
-    rows = db.session.scalars(query.order_by(InboundPayload.id.desc()).limit(limit * 5))
-    found = [MailRow(p, read_headers(header_block(p.raw))) for p in rows]
-    if kind and kind != "needs_review":
-        found = [row for row in found if row.kind == kind]
-    return found[:limit]
+        failed = kind == "too_large"
+        conditions += [
+            (InboundPayload.status == "failed") if failed else (InboundPayload.status != "failed"),
+            InboundPayload.response["kind"].as_string() == kind,
+        ]
+    return conditions
+
+
+def list_mail(
+    kind: str = "", *, before: int | None = None, after: int | None = None, per_page: int = 50
+) -> MailPage:
+    """Received e-mails, newest first, optionally of one kind: the page just older than id
+    `before`, or just newer than id `after`, or the newest. Keyset paging: any page costs the
+    same, however far back it is."""
+    per_page = max(1, min(per_page, PER_PAGE_MAX))
+    # Only the start of each message is read: the headers are all a list shows.
+    head = func.substr(InboundPayload.raw, 1, HEAD_BYTES, type_=LargeBinary)
+    query = (
+        db.select(InboundPayload, head).where(*_of_kind(kind)).options(defer(InboundPayload.raw))
+    )
+    if after is not None:
+        query = query.where(InboundPayload.id > after).order_by(InboundPayload.id.asc())
+    else:
+        if before is not None:
+            query = query.where(InboundPayload.id < before)
+        query = query.order_by(InboundPayload.id.desc())
+    found = list(db.session.execute(query.limit(per_page + 1)))
+    more = len(found) > per_page
+    found = found[:per_page]
+    if after is not None:
+        found.reverse()
+    rows = [MailRow(inbound, read_headers(header_block(start))) for inbound, start in found]
+    if not rows:
+        return MailPage(rows)
+    first, last = rows[0].inbound.id, rows[-1].inbound.id
+    if after is None:  # newer rows exist when we paged back; older ones when more came back
+        newer = first if before is not None else None
+        return MailPage(rows, older=last if more else None, newer=newer)
+    return MailPage(rows, older=last, newer=first if more else None)
 
 
 def get_mail(inbound_id: int) -> MailRow:

@@ -5,6 +5,8 @@
   with an open lead): the automatic follow-up pauses and the assignee is alerted,
 - a bounce (RFC 3464): the address is marked bounced, e-mail touches stop, a task is made,
 - an automatic reply or out-of-office: a note on the lead, the follow-up goes on,
+- mail from a member of staff: a customer's message they forwarded becomes a lead for that
+  customer; anything else waits for review (staff are never taken for customers),
 - or "needs review" (stored as failed) for a person to read.
 
 Nothing here ever answers a message, so automatic replies and bounces cannot start a loop. The
@@ -14,6 +16,7 @@ same Message-ID received twice (two polls, a provider retry) is acted on once.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import parseaddr
@@ -21,11 +24,13 @@ from email.utils import parseaddr
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from dealer_leads.auth.models import User
 from dealer_leads.cadence import services as cadence
 from dealer_leads.extensions import db
 from dealer_leads.leads.channels import InvalidPayload
 from dealer_leads.leads.ingest import process_inbound, store_inbound
 from dealer_leads.leads.models import InboundPayload, Lead, LeadEvent
+from dealer_leads.leads.normalize import LeadIn
 from dealer_leads.leads.timeline import record_event
 from dealer_leads.messaging.bounces import (
     leads_of_messages,
@@ -42,6 +47,8 @@ from dealer_leads.messaging.mail_in import (
     read_mail_once,
     split_quoted,
 )
+from dealer_leads.messaging.mail_leads import forwarded_inquiry
+from dealer_leads.messaging.mailbox_forwards import Forwarded, forwarded_original
 from dealer_leads.messaging.models import OutboundMessage
 from dealer_leads.messaging.senders import MailSender
 
@@ -50,6 +57,7 @@ log = logging.getLogger(__name__)
 CONTENT_TYPE = "message/rfc822"
 DEFAULT_MAX_BYTES = 25 * 1024 * 1024
 AUTO_REPLY_QUIET = timedelta(hours=24)  # one note per sender and lead a day: loops stay quiet
+REPLY_REASON = "customer replied by e-mail"
 
 
 @dataclass
@@ -164,6 +172,9 @@ def _act(inbound: InboundPayload, now: datetime, sender: MailSender | None = Non
     lead, rule = replied_lead(mail)
     if mail.auto_reply or (lead is not None and mail.automatic):
         return _auto_reply(inbound, mail, lead, now)
+    staff = staff_member(mail.from_address, mail.reply_to)
+    if staff is not None:
+        return _from_staff(inbound, mail, staff, now, sender)
     if lead is not None:
         return _reply(inbound, mail, lead, rule, now)
     return _intake(inbound, mail, "inquiry", now, sender)
@@ -197,11 +208,69 @@ def replied_lead(mail: InMail) -> tuple[Lead | None, str]:
     return None, ""
 
 
+def staff_member(*addresses: str) -> User | None:
+    """The member of staff (any role, active or not) with one of these e-mail addresses."""
+    wanted = [a.strip().lower() for a in addresses if a and a.strip()]
+    if not wanted:
+        return None
+    # Staff addresses are stored lower-case (create_user), so the unique index answers this.
+    query = db.select(User).where(User.email.in_(wanted)).order_by(User.id)
+    return db.session.scalar(query.limit(1))
+
+
+def _from_staff(
+    inbound: InboundPayload, mail: InMail, staff: User, now: datetime, sender: MailSender | None
+) -> MailOutcome:
+    """A customer's message forwarded by staff is taken in for that customer; anything else from
+    staff waits for a person: a member of staff never becomes a customer nor gets the first
+    response."""
+    reason = f"sent by staff ({staff.name})"
+    original = forwarded_original(inbound.raw, mail)
+    if original is None:
+        return _needs_review(inbound, "needs_review", reason)
+    ours = {_our_address()} - {""}
+    if staff_member(*original.addresses) is not None or ours & set(original.addresses):
+        return _needs_review(inbound, "needs_review", f"{reason}; the original is ours too")
+
+    def parse(raw: bytes) -> list[LeadIn]:
+        try:
+            return [forwarded_inquiry(mail, original)]
+        except InvalidPayload as error:
+            raise InvalidPayload(f"{reason}: {error.message}", error.fields) from error
+
+    outcome = _intake(inbound, mail, "inquiry", now, sender, parse=parse)
+    _note_forwarder(outcome, staff, original, now)
+    return outcome
+
+
+def _note_forwarder(outcome: MailOutcome, staff: User, original: Forwarded, now: datetime) -> None:
+    """Say on each lead who forwarded the message in and whose it was."""
+    for lead_id in outcome.lead_ids:
+        record_event(
+            db.session.get(Lead, lead_id),
+            "staff_forward",
+            f"E-mail forwarded in by {staff.name}; the customer is the original's sender",
+            at=now,
+            user=staff,
+            sender=original.from_address,
+            reply_to=original.reply_to,
+            inbound_id=outcome.inbound_id,
+        )
+    if outcome.lead_ids:
+        db.session.commit()
+
+
 def _intake(
-    inbound: InboundPayload, mail: InMail, kind: str, now: datetime, sender: MailSender | None
+    inbound: InboundPayload,
+    mail: InMail,
+    kind: str,
+    now: datetime,
+    sender: MailSender | None,
+    *,
+    parse: Callable[[bytes], list[LeadIn]] | None = None,
 ) -> MailOutcome:
     try:
-        results = process_inbound(inbound.id, now=now)
+        results = process_inbound(inbound.id, now=now, parse=parse)
     except InvalidPayload as error:  # process_inbound marked it failed: needs review
         inbound = db.session.get(InboundPayload, inbound.id)
         inbound.response = {"kind": "needs_review", "lead_ids": []}
@@ -245,15 +314,13 @@ def _reply(
         message_id=mail.message_id,
         rule=rule,
     )
-    if not cadence.pause_automatic(lead, "customer replied by e-mail", now):
-        _alert_assignee(lead, now)  # nothing to pause, but someone still has to answer
+    assigned = lead.assigned_to_id is not None
+    paused = cadence.pause_automatic(lead, REPLY_REASON, now, alert=assigned)
+    if not (paused and assigned):
+        # Nothing to pause, or nobody owns the lead: someone still has to answer. A task on an
+        # unassigned lead is nobody's yet, so it waits in the supervisor's task list, due now.
+        cadence.open_task(lead, f"Respond: {REPLY_REASON}", now)
     return _finish(inbound, "reply", [lead.id], now, rule)
-
-
-def _alert_assignee(lead: Lead, now: datetime) -> None:
-    if lead.assigned_to_id is None:
-        return
-    cadence.open_task(lead, "Respond: customer replied by e-mail", now)
 
 
 def _auto_reply(

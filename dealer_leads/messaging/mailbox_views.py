@@ -11,16 +11,29 @@ from dealer_leads.messaging.mail_in import split_quoted
 bp = Blueprint("mailbox", __name__)
 
 
+def _id_arg(name: str) -> int | None:
+    value = request.args.get(name, "")
+    if not value:
+        return None
+    if not value.isdigit() or len(value) > 18:
+        abort(400, f"{name} must be a message number")
+    return int(value)
+
+
 @bp.get("/mailbox")
 @role_required("supervisor", "admin")
 def index():
-    """Received e-mails, newest first, with what each became."""
+    """Received e-mails, newest first, with what each became; a page at a time."""
     kind = request.args.get("kind", "")
     if kind and kind not in mailbox_reads.KINDS:
         abort(400, f"kind must be one of {', '.join(mailbox_reads.KINDS)}")
+    before, after = _id_arg("before"), _id_arg("after")
+    page = mailbox_reads.list_mail(kind, before=before, after=after)
     return render_template(
         "mailbox/index.html",
-        rows=mailbox_reads.list_mail(kind),
+        page=page,
+        rows=page.rows,
+        paged=before is not None or after is not None,
         kind=kind,
         kinds=mailbox_reads.KINDS,
         states=mailbox_reads.mailbox_states(),

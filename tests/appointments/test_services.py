@@ -330,3 +330,18 @@ def test_the_invitation_keeps_its_reply_token_and_a_reply_to_it_finds_the_lead(l
     reply.set_content("Can I come at 11 instead?")
     outcome = receive_email(reply.as_bytes(), NOW + timedelta(hours=1))
     assert (outcome.kind, outcome.lead_ids) == ("reply", [lead.id])
+
+
+@pytest.mark.parametrize(("via", "stops"), [("staff", True), ("api", False), ("customer", False)])
+def test_a_booking_by_staff_stops_the_response_clock(lead, advisor, mail, via, stops):
+    """Staff book with the customer: the first human contact. A self-booking is not one."""
+    assert lead.first_response_at is None
+    booking = services.Booking(
+        advisor_id=advisor.id,
+        starts_at=local(THURSDAY, 11),
+        duration_minutes=30,
+        kind="test_drive",
+    )
+    services.book_appointment(None, lead.id, booking, via=via, now=NOW, mailer=mail)
+    db.session.refresh(lead)
+    assert (lead.first_response_at == NOW) is stops

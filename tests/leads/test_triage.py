@@ -116,6 +116,16 @@ def test_call_stops_clock_and_reached_moves_to_contacted(app, make_user):
     assert kinds == ["inquiry", "call", "call", "status"]
 
 
+@pytest.mark.parametrize("status", ["appointment", "shown", "sold"])
+def test_moving_a_new_lead_on_by_hand_stops_the_response_clock(app, make_user, status):
+    boss = make_user("supervisor")
+    received = now_utc() - timedelta(minutes=30)
+    lead_id = ingest(now=received).lead_id
+    services.change_status(boss, lead_id, status, now=received + timedelta(minutes=9))
+    lead = db.session.get(Lead, lead_id)
+    assert lead.first_response_at - lead.received_at == timedelta(minutes=9)
+
+
 def test_status_changes_and_lost_needs_reason(app, make_user):
     boss = make_user("supervisor")
     lead_id = ingest().lead_id

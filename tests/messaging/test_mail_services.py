@@ -9,14 +9,16 @@ import mail_corpus as corpus
 import pytest
 from builders import ingest, lead_json
 from sqlalchemy import func, select
+from support import login
 
 from dealer_leads.api.services import create_api_key
 from dealer_leads.cadence.defaults import ensure_default_plans
 from dealer_leads.cadence.models import Touch
+from dealer_leads.cadence.plan_services import count_overdue_tasks, list_tasks
 from dealer_leads.cadence.services import get_cadence
 from dealer_leads.extensions import db
 from dealer_leads.leads.models import InboundPayload, Lead, LeadEvent
-from dealer_leads.leads.services import list_needs_review
+from dealer_leads.leads.services import assign_lead, list_needs_review
 from dealer_leads.messaging.email import reply_address
 from dealer_leads.messaging.mailbox_services import receive_email
 from dealer_leads.messaging.models import OutboundMessage, Suppression
@@ -109,6 +111,42 @@ def test_gmail_reply_pauses_the_plan_and_alerts_the_assignee(lead):
     )
     assert get_cadence(lead.id)[0].state == "paused"
     assert [t.assigned_to_id for t in open_tasks(lead)] == [lead.assigned_to_id]
+
+
+@pytest.fixture
+def unassigned_lead(app) -> Lead:
+    """A lead nobody owns (no advisor to give it to), its plan running."""
+    ensure_default_plans()
+    customer = {"first_name": "Dana", "last_name": "Tremblay", "email": EMAIL}
+    lead = db.session.get(Lead, ingest(lead_json(customer=customer), now=NOW).lead_id)
+    assert lead.assigned_to_id is None and get_cadence(lead.id)[0].state == "active"
+    return lead
+
+
+def test_reply_on_an_unassigned_lead_waits_for_the_supervisor(unassigned_lead, make_user, client):
+    lead, boss = unassigned_lead, make_user("supervisor")
+    overdue = count_overdue_tasks(boss)  # the plan's own call tasks, due since March
+    outcome = receive_email(corpus.plain_inquiry(sender=f"Dana <{EMAIL}>"), NOW)
+    assert (outcome.kind, outcome.lead_ids) == ("reply", [lead.id])
+    assert get_cadence(lead.id)[0].state == "paused"
+    (task,) = open_tasks(lead)
+    assert task.title == "Respond: customer replied by e-mail"
+    assert (task.assigned_to_id, task.due_at) == (None, NOW)
+    assert count_overdue_tasks(boss) == overdue + 1
+    assert task.id in [t.id for t in list_tasks(boss, scope="all", advisor_id=0)]
+    login(client, boss)
+    assert f"{overdue + 1} overdue tasks" in client.get("/leads/").text
+    assert "Respond: customer replied by e-mail" in client.get("/tasks?advisor=none").text
+    advisor = make_user("advisor")
+    assign_lead(boss, lead.id, advisor.id)  # whoever takes the lead takes its task
+    assert task.id in [t.id for t in list_tasks(advisor)]
+
+
+def test_each_reply_on_an_unassigned_lead_is_a_task(unassigned_lead):
+    receive_email(corpus.plain_inquiry(sender=f"Dana <{EMAIL}>"), NOW)
+    receive_email(corpus.gmail_reply(corpus.DEALER, sender=EMAIL), NOW)
+    assert get_cadence(unassigned_lead.id)[0].state == "paused"
+    assert len(open_tasks(unassigned_lead)) == 2
 
 
 def test_outlook_reply_to_our_plus_address_is_a_reply(lead):
