@@ -80,6 +80,7 @@ class Config:
 
     VPIC_BASE_URL = os.environ.get("VPIC_BASE_URL", "https://vpic.nhtsa.dot.gov/api")
     VPIC_TIMEOUT_SECONDS = float(os.environ.get("VPIC_TIMEOUT_SECONDS", "3"))
+    VPIC_RETRY_MINUTES = _int("VPIC_RETRY_MINUTES", 10)  # decodes left pending, tried again
 
     # Request limits: bodies over this are refused with 413 before they are read.
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)

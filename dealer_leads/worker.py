@@ -16,6 +16,7 @@ from dealer_leads.appointments.jobs import sweep_appointments
 from dealer_leads.cadence.jobs import cadence_tick
 from dealer_leads.inventory.feed_jobs import build_feeds
 from dealer_leads.inventory.photo_jobs import process_pending_photos
+from dealer_leads.inventory.services import retry_pending_decodes
 from dealer_leads.leads.jobs import purge_idempotency_keys
 from dealer_leads.messaging.forwarding_jobs import forward_department_leads
 from dealer_leads.messaging.mailbox_jobs import poll_mailbox
@@ -64,6 +65,13 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
         "interval",
         id="photos",
         seconds=app.config.get("WORKER_PHOTOS_SECONDS", 5),
+        replace_existing=True,
+    )
+    scheduler.add_job(  # vehicles saved while vPIC was down: decode them now, a few at a time
+        in_context(retry_pending_decodes),
+        "interval",
+        id="vin-decodes",
+        minutes=app.config["VPIC_RETRY_MINUTES"],
         replace_existing=True,
     )
     scheduler.add_job(  # the follow-up plans: due e-mails, texts and tasks

@@ -5,6 +5,12 @@ skipped and listed; any failed row makes the import partial, and a partial impor
 nothing sold. Only a complete import without failures marks the in-stock vehicles missing from
 the file as sold. Applying the same file again changes nothing. The preview and the apply run
 the same plan, so what the preview shows is what the apply does.
+
+A sold vehicle the file lists again comes back into stock (available, sold_at cleared) when its
+row says nothing of its status and either an import sold it (its sold_at is the finished_at of a
+complete import that marked vehicles sold: both are stamped with the same instant) or the row
+gives it another stock number (the dealer took it in again). A sale made by hand stays a sale
+unless the file's status column says otherwise. New vehicles without a date in stock get today.
 """
 
 from __future__ import annotations
@@ -33,7 +39,13 @@ from dealer_leads.inventory.csv_import import (
     suggest_mapping,
 )
 from dealer_leads.inventory.models import IN_STOCK_STATUSES, InventoryImport, Vehicle
-from dealer_leads.inventory.services import apply_values, changed_fields, new_vehicle
+from dealer_leads.inventory.services import (
+    apply_values,
+    changed_fields,
+    local_today,
+    new_vehicle,
+    stock_date_default,
+)
 
 MAX_STORED_ERRORS = 1000
 PROBLEM_ROWS_SHOWN = 500
@@ -101,6 +113,17 @@ class ImportPlan:
         return self.counts["error"]
 
     @property
+    def back_in_stock(self) -> list[RowPlan]:
+        """Rows that bring a sold vehicle back into stock."""
+        return [
+            row
+            for row in self.rows
+            if row.vehicle is not None
+            and row.vehicle.status == "sold"
+            and row.changes.get("status", "sold") != "sold"
+        ]
+
+    @property
     def formula_cells(self) -> int:
         return sum(len(row.read.formulas) for row in self.rows)
 
@@ -127,7 +150,17 @@ class _Stock:
     """Every vehicle, by VIN and by stock number, and which ones the file has named so far."""
 
     def __init__(self) -> None:
+        self.today = local_today()
         self.vehicles = list(db.session.scalars(select(Vehicle).order_by(Vehicle.id)))
+        self.import_sales = set(
+            db.session.scalars(
+                select(InventoryImport.finished_at).where(
+                    InventoryImport.complete.is_(True),
+                    InventoryImport.status == "applied",
+                    InventoryImport.marked_sold > 0,
+                )
+            )
+        )
         self.by_vin = {vehicle.vin: vehicle for vehicle in self.vehicles}
         self.by_stock: dict[str, list[Vehicle]] = defaultdict(list)
         for vehicle in self.vehicles:
@@ -163,6 +196,15 @@ class _Stock:
         self.vehicle_rows[vehicle.id] = read.row
         return vehicle
 
+    def returns_to_stock(self, vehicle: Vehicle, values: Mapping[str, Any]) -> bool:
+        """A sold vehicle listed again, its row silent on status: sold by an import (it was
+        missing from a complete list then), or taken in again under another stock number."""
+        if vehicle.status != "sold" or "status" in values:
+            return False
+        stock = str(values.get("stock_number", "")).upper()
+        relisted = bool(stock and vehicle.stock_number) and stock != vehicle.stock_number.upper()
+        return relisted or vehicle.sold_at in self.import_sales
+
 
 def _plan_row(read: RowValues, stock: _Stock, accept_vin_warnings: bool) -> RowPlan:
     vehicle = stock.match(read) if "vin" not in read.errors else None
@@ -173,7 +215,9 @@ def _plan_row(read: RowValues, stock: _Stock, accept_vin_warnings: bool) -> RowP
         return RowPlan(read, "error", vehicle)
     values = {name: value for name, value in read.values.items() if name != "vin"}
     if vehicle is None:
-        return RowPlan(read, "create", None, values)
+        return RowPlan(read, "create", None, stock_date_default(values, stock.today))
+    if stock.returns_to_stock(vehicle, values):
+        values["status"] = "available"
     changes = changed_fields(vehicle, values)
     return RowPlan(read, "update" if changes else "unchanged", vehicle, changes)
 

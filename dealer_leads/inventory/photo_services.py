@@ -46,6 +46,7 @@ PUBLIC_PATH = "/photos/"  # where photo_views serves PHOTOS_DIR/public
 PUBLIC_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 DEFAULT_MAX_PHOTO_BYTES = 25 * 1024 * 1024
 DEFAULT_MAX_PHOTOS_PER_UPLOAD = 40
+ON_THE_LOT = tuple(status for status in IN_STOCK_STATUSES if status != "in_transit")
 
 
 class PhotoNotFound(LookupError):
@@ -328,6 +329,7 @@ def set_placeholder(photo_id: int, flag: bool) -> VehiclePhoto:
     photo = get_photo(photo_id)
     photo.is_placeholder = flag
     note_first_photo(photo)
+    _forget_first_photo(photo.vehicle)
     db.session.commit()
     return photo
 
@@ -339,13 +341,33 @@ def note_first_photo(photo: VehiclePhoto) -> None:
         vehicle.first_photo_at = photo.processed_at
 
 
+def _forget_first_photo(vehicle: Vehicle) -> None:
+    """A vehicle left without a real ready photo needs photos again: its clock runs again."""
+    if vehicle.first_photo_at is not None and not _has_real_photo(vehicle.id):
+        vehicle.first_photo_at = None
+
+
+def _has_real_photo(vehicle_id: int) -> bool:
+    found = db.session.scalar(
+        select(VehiclePhoto.id)
+        .where(
+            VehiclePhoto.vehicle_id == vehicle_id,
+            VehiclePhoto.status == "ready",
+            VehiclePhoto.is_placeholder.is_(False),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 def delete_photo(photo_id: int) -> None:
     """Remove the photo and its published files (those no other photo uses); keep the original."""
     photo = get_photo(photo_id)
-    files, sha, vehicle_id = files_of(photo.derivatives), photo.original_sha256, photo.vehicle_id
+    files, sha, vehicle = files_of(photo.derivatives), photo.original_sha256, photo.vehicle
     db.session.delete(photo)
     db.session.flush()
-    _renumber(list_photos(vehicle_id))
+    _renumber(list_photos(vehicle.id))
+    _forget_first_photo(vehicle)
     db.session.commit()
     remove_unreferenced(files, sha)
 
@@ -419,7 +441,8 @@ def photo_urls(vehicle: Vehicle) -> list[dict]:
 
 
 def list_photos_needed(min_photos: int, today: date) -> list[PhotosNeeded]:
-    """Vehicles in stock with fewer than `min_photos` real ready photos, oldest in stock first."""
+    """Vehicles on the lot (in transit ones cannot be photographed yet) with fewer than
+    `min_photos` real ready photos, oldest in stock first."""
     real = func.count(VehiclePhoto.id).filter(
         VehiclePhoto.status == "ready", VehiclePhoto.is_placeholder.is_(False)
     )
@@ -427,7 +450,7 @@ def list_photos_needed(min_photos: int, today: date) -> list[PhotosNeeded]:
     rows = db.session.execute(
         select(Vehicle, real, busy)
         .outerjoin(VehiclePhoto, VehiclePhoto.vehicle_id == Vehicle.id)
-        .where(Vehicle.status.in_(IN_STOCK_STATUSES))
+        .where(Vehicle.status.in_(ON_THE_LOT))
         .group_by(Vehicle.id)
         .having(real < min_photos)
     ).all()

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from dealer_leads.admin.services import dealership_zone
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
 from dealer_leads.inventory.models import (
@@ -33,10 +34,15 @@ from dealer_leads.inventory.vehicle_values import (
     clean_values,
 )
 from dealer_leads.inventory.vin import check_vin, normalize_vin
-from dealer_leads.inventory.vpic import VinDecode
+from dealer_leads.inventory.vpic import VinDecode, decode_vin
 
 IN_STOCK = "in_stock"  # the list's default: every status but sold and hidden
 ALL = "all"
+MAX_SEARCH_WORDS = 8
+MIN_VIN_PART = 4  # shorter parts of a VIN match too many vehicles to be a search
+DECODE_RETRY_BATCH = 5
+DECODE_RETRY_FIRST = timedelta(minutes=10)  # doubled after each failed try ...
+DECODE_RETRY_LONGEST = timedelta(hours=24)  # ... up to once a day
 
 Decoder = Callable[[str], VinDecode]
 
@@ -62,8 +68,24 @@ def apply_values(vehicle: Vehicle, cleaned: Mapping[str, Any], *, now: datetime)
 
 
 def _set_status(vehicle: Vehicle, status: str, now: datetime) -> None:
+    arrived = vehicle.status == "in_transit" and status in ("available", "pending")
+    if arrived and vehicle.in_stock_on is None:
+        vehicle.in_stock_on = local_today(now)  # on the lot now: days in stock start counting
     vehicle.status = status
     vehicle.sold_at = (vehicle.sold_at or now) if status == "sold" else None
+
+
+def local_today(now: datetime | None = None) -> date:
+    """Today on the dealership's calendar, the one days in stock are counted on."""
+    return (now or now_utc()).astimezone(dealership_zone()).date()
+
+
+def stock_date_default(cleaned: Mapping[str, Any], today: date) -> dict[str, Any]:
+    """A new vehicle's values with the date in stock defaulted to today; one in transit is not
+    on the lot yet, so it gets its date when it arrives."""
+    if cleaned.get("in_stock_on") is not None or cleaned.get("status") == "in_transit":
+        return dict(cleaned)
+    return {**cleaned, "in_stock_on": today}
 
 
 def new_vehicle(vin: str) -> Vehicle:
@@ -168,6 +190,7 @@ def upsert_vehicle(
     if vehicle is None:
         vehicle = new_vehicle(vin)
         db.session.add(vehicle)
+        cleaned = stock_date_default(cleaned, local_today())
     if decoded is not None:
         vehicle.decode_state, vehicle.decode_data = decode_record(decoded)
     elif vehicle.vin != vin:
@@ -223,6 +246,74 @@ def preview_decode(vin: str, decoder: Decoder) -> dict[str, Any]:
         "messages": decoded.messages if decoded else [],
         "fields": {n: getattr(decoded, n) for n in DECODED_FIELDS} if decoded else {},
     }
+
+
+# --- decodes pending --------------------------------------------------------------------------
+
+
+def retry_pending_decodes(
+    decoder: Decoder | None = None, *, now: datetime | None = None, limit: int = DECODE_RETRY_BATCH
+) -> int:
+    """Decode again up to `limit` vehicles whose decode is pending and due; returns how many
+    were decoded. The batch stops at the first vPIC cannot answer: the rest would fail alike."""
+    now, decoder = now or now_utc(), decoder or decode_vin
+    decoded = 0
+    for _ in range(limit):
+        claim = _claim_pending_decode(now)
+        if claim is None:
+            break
+        result = decoder(claim[1])  # no transaction open while vPIC is asked
+        _record_retry(*claim, result, now)
+        if result.pending:
+            break
+        decoded += 1
+    return decoded
+
+
+def _retry_due(data: Mapping[str, Any], now: datetime) -> datetime:
+    try:
+        due = datetime.fromisoformat(data["next_try_at"])
+    except (KeyError, TypeError, ValueError):
+        return now  # not tried again yet
+    return due if due.tzinfo is not None else now
+
+
+def _claim_pending_decode(now: datetime) -> tuple[int, str] | None:
+    """The pending vehicle due longest, its next try put off and committed before vPIC is
+    asked, so that another worker does not take it too."""
+    rows = db.session.execute(
+        select(Vehicle.id, Vehicle.vin, Vehicle.decode_data)
+        .where(Vehicle.decode_state == "pending")
+        .with_for_update(skip_locked=True)
+    ).all()
+    due = sorted((_retry_due(data or {}, now), id_, vin) for id_, vin, data in rows)
+    if not due or due[0][0] > now:
+        db.session.commit()
+        return None
+    _, vehicle_id, vin = due[0]
+    vehicle = db.session.get(Vehicle, vehicle_id)
+    attempts = int((vehicle.decode_data or {}).get("attempts", 0)) + 1
+    wait = min(DECODE_RETRY_FIRST * 2 ** (attempts - 1), DECODE_RETRY_LONGEST)
+    retry = {"attempts": attempts, "next_try_at": (now + wait).isoformat()}
+    vehicle.decode_data = {**(vehicle.decode_data or {}), **retry}
+    db.session.commit()
+    return vehicle_id, vin
+
+
+def _record_retry(vehicle_id: int, vin: str, decoded: VinDecode, now: datetime) -> None:
+    """Fill what is still empty from the decode; a vehicle edited meanwhile is left alone."""
+    vehicle = db.session.get(Vehicle, vehicle_id)
+    if vehicle is None or vehicle.vin != vin or vehicle.decode_state != "pending":
+        db.session.commit()
+        return
+    if decoded.pending:
+        vehicle.decode_data = {**vehicle.decode_data, "messages": decoded.messages}
+    else:
+        cleaned: dict[str, Any] = {}
+        _prefill(cleaned, _current(vehicle), decoded)
+        apply_values(vehicle, cleaned, now=now)
+        vehicle.decode_state, vehicle.decode_data = decode_record(decoded)
+    db.session.commit()
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -290,15 +381,26 @@ def _status_condition(status: str):
 
 
 def _search_condition(term: str):
-    """VIN (any part of 6+ characters), stock number, make or model."""
-    upper, lower = term.upper(), term.lower()
+    """Every word must match the year, make, model, trim, stock number or VIN (any part)."""
+    words = term.split()[:MAX_SEARCH_WORDS]
+    return and_(*(_word_condition(word) for word in words))
+
+
+def _word_condition(word: str):
+    pattern = f"%{_escaped(word)}%"
     matches = [
-        func.upper(Vehicle.stock_number) == upper,
-        func.lower(Vehicle.make).like(f"{_escaped(lower)}%", escape="\\"),
-        func.lower(Vehicle.model).like(f"%{_escaped(lower)}%", escape="\\"),
+        Vehicle.make.ilike(pattern, escape="\\"),
+        Vehicle.model.ilike(pattern, escape="\\"),
+        Vehicle.trim.ilike(pattern, escape="\\"),
+        Vehicle.stock_number.ilike(pattern, escape="\\"),
     ]
-    if len(term) >= 6:
-        matches.append(Vehicle.vin.like(f"%{_escaped(normalize_vin(term))}%", escape="\\"))
+    if word.isdigit() and len(word) == 4:
+        matches.append(Vehicle.year == int(word))
+    vin = normalize_vin(word)
+    if len(vin) == 17:
+        matches.append(Vehicle.vin == vin)  # a whole VIN: the unique index answers
+    elif len(vin) >= MIN_VIN_PART and not set(vin) & set("IOQ"):
+        matches.append(Vehicle.vin.like(f"%{_escaped(vin)}%", escape="\\"))
     return or_(*matches)
 
 

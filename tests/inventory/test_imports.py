@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -19,6 +19,7 @@ LADA = "XTAGFK330JY144213"
 HEADER = (
     "Stock #,VIN,Year,Make,Model,Mileage,Internet Price,Status,Date In Stock,Options,Description"
 )
+NO_STATUS = HEADER.replace(",Status,", ",")
 
 
 def vin_for(serial: int) -> str:
@@ -40,8 +41,10 @@ def line(n: int, **cells: str) -> str:
         "options": "Sunroof|Tow package",
         "description": f"Unit {n}",
     }
-    values |= cells
-    return ",".join(f'"{value}"' if "," in value else value for value in values.values())
+    values |= cells  # a cell given as None leaves its column out (see NO_STATUS)
+    return ",".join(
+        f'"{value}"' if "," in value else value for value in values.values() if value is not None
+    )
 
 
 def csv_file(*lines: str, header: str = HEADER) -> bytes:
@@ -131,6 +134,75 @@ def test_a_complete_import_marks_missing_vehicles_sold(app):
     assert services.get_vehicle_by_vin(vin_for(1)).status == "available"
     assert services.get_vehicle_by_vin(hidden.vin).status == "hidden"  # not in stock: untouched
     assert run(csv_file(line(1), line(3)), complete=True).marked_sold == 0  # idempotent
+
+
+@pytest.mark.parametrize(
+    ("header", "status"),
+    [(NO_STATUS, None), (HEADER, ""), (HEADER, "In Stock")],
+    ids=["no status column", "status cell empty", "status available"],
+)
+def test_a_vehicle_an_import_sold_is_back_in_stock_when_listed_again(app, header, status):
+    run(csv_file(line(1, status=status), line(2, status=status), header=header))
+    run(csv_file(line(1, status=status), header=header), complete=True)
+    assert services.get_vehicle_by_vin(vin_for(2)).status == "sold"
+
+    again = csv_file(line(1, status=status), line(2, status=status), header=header)
+    preview = imports.get_import_preview(imports.preview_import(again, "stock.csv").id)
+    assert [row.vehicle.vin for row in preview.plan.back_in_stock] == [vin_for(2)]
+    record = imports.apply_import(preview.record.id, complete=True, user=None)
+
+    assert (record.rows_updated, record.marked_sold) == (1, 0)
+    back = services.get_vehicle_by_vin(vin_for(2))
+    assert (back.status, back.sold_at) == ("available", None)
+    assert services.get_vehicle_by_vin(vin_for(1)).status == "available"
+    assert run(again, complete=True).rows_updated == 0  # nothing left to change
+
+
+def test_a_sale_made_by_hand_stands_unless_the_file_says_in_stock(app):
+    listed = [line(n, status=None) for n in (1, 2, 3)]
+    run(csv_file(*listed, header=NO_STATUS))
+    run(csv_file(*listed[:2], header=NO_STATUS), complete=True)  # the import sells #3
+    sold = services.get_vehicle_by_vin(vin_for(1))
+    services.change_status(sold.id, "sold", now=datetime(2026, 2, 1, 15, tzinfo=UTC))  # by hand
+
+    quiet = run(csv_file(line(1, status=None), header=NO_STATUS))
+    assert (quiet.rows_updated, services.get_vehicle_by_vin(vin_for(1)).status) == (0, "sold")
+
+    said = run(csv_file(line(1, status="Available")))
+    assert said.rows_updated == 1
+    assert services.get_vehicle_by_vin(vin_for(1)).status == "available"
+    assert services.get_vehicle_by_vin(vin_for(1)).sold_at is None
+
+
+def test_a_sold_vin_listed_under_a_new_stock_number_is_back_in_stock(app):
+    run(csv_file(line(1, status=None), header=NO_STATUS))
+    vehicle = services.get_vehicle_by_vin(vin_for(1))
+    services.change_status(vehicle.id, "sold")  # sold, then traded back in
+
+    record = run(csv_file(line(1, stock="T0001", status=None), header=NO_STATUS))
+
+    assert record.rows_updated == 1
+    back = services.get_vehicle_by_vin(vin_for(1))
+    assert (back.status, back.sold_at, back.stock_number) == ("available", None, "T0001")
+
+
+def test_a_row_saying_sold_keeps_the_vehicle_sold(app):
+    run(csv_file(line(1), line(2)))
+    run(csv_file(line(1)), complete=True)
+    record = run(csv_file(line(1), line(2, status="Sold")))
+    assert record.rows_updated == 0 and services.get_vehicle_by_vin(vin_for(2)).status == "sold"
+
+
+def test_new_vehicles_without_a_date_in_stock_are_in_stock_today(app):
+    today = services.local_today()
+    run(csv_file(line(1, date=""), line(2, date="", status="In Transit"), line(3)))
+    assert services.get_vehicle_by_vin(vin_for(1)).in_stock_on == today
+    assert services.get_vehicle_by_vin(vin_for(2)).in_stock_on is None  # not on the lot yet
+    assert services.get_vehicle_by_vin(vin_for(3)).in_stock_on == date(2026, 1, 15)
+
+    arrived = run(csv_file(line(2, date="", status="In Stock")))
+    assert arrived.rows_updated == 1
+    assert services.get_vehicle_by_vin(vin_for(2)).in_stock_on == today
 
 
 def test_an_import_not_marked_complete_marks_nothing_sold(app):
@@ -285,6 +357,8 @@ def test_remap_then_complete_import_through_the_pages(client, login_as):
     assert services.get_vehicle_by_vin(vin_for(2)).status == "sold"
     listing = client.get("/inventory/import").get_data(as_text=True)
     assert "stock.csv" in listing and "complete list" in listing
+    relisted = upload(client, csv_file(line(1), line(2, status=""))).headers["Location"]
+    assert "Sold, back in stock</dt><dd>1" in client.get(relisted).get_data(as_text=True)
 
 
 def test_a_bad_upload_is_refused_on_the_page(client, login_as):

@@ -419,6 +419,45 @@ def test_placeholder_photos_do_not_start_the_photo_clock(app):
     assert vehicle.first_photo_at == NOW
 
 
+def test_the_photo_clock_restarts_once_no_real_photo_is_left(app):
+    vehicle = make_vehicle()
+    files = [(f"{n}.jpg", jpeg((n * 60, 10, 10), size=(480, 360))) for n in range(2)]
+    a, b = (p.id for p in services.add_photos(vehicle.id, files, None).stored)
+    photo_jobs.process_pending_photos(now=NOW)
+    [stock] = services.add_photos(vehicle.id, [("stock.jpg", jpeg((1, 1, 1)))], None).stored
+    services.set_placeholder(stock.id, True)  # a stock image, and not processed yet
+    db.session.expire_all()
+    assert vehicle.first_photo_at == NOW
+
+    services.delete_photo(a)
+    db.session.expire_all()
+    assert vehicle.first_photo_at == NOW  # photo b is still a real one
+
+    services.set_placeholder(b, True)
+    db.session.expire_all()
+    assert vehicle.first_photo_at is None
+    [line] = [r for r in services.list_photos_needed(4, date(2025, 3, 20)) if r.vehicle is vehicle]
+    assert (line.real_photos, line.days_to_photo) == (0, None)
+
+    services.set_placeholder(b, False)
+    assert vehicle.first_photo_at == NOW
+    services.delete_photo(b)
+    db.session.expire_all()
+    assert vehicle.first_photo_at is None
+
+
+def test_photos_needed_leaves_out_vehicles_in_transit(app):
+    today = date(2025, 3, 20)
+    lot = make_vehicle(in_stock_on=date(2025, 3, 10))
+    on_hold = make_vehicle(in_stock_on=date(2025, 3, 12), status="pending")
+    make_vehicle(in_stock_on=None, status="in_transit")
+    make_vehicle(in_stock_on=date(2025, 3, 1), status="hidden")
+
+    rows = services.list_photos_needed(1, today)
+
+    assert [row.vehicle.id for row in rows] == [lot.id, on_hold.id]
+
+
 # --- published URLs and the report -------------------------------------------------------------
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -300,6 +300,45 @@ def test_list_filters_and_search(app):
     assert ids(search=toyota.stock_number.lower()) == {toyota.id}
     assert ids(search=honda.vin[-8:]) == {honda.id}
     assert ids(search="100%_") == set()
+
+
+def test_search_matches_every_word_against_any_field(app):
+    def ids(search: str) -> set[int]:
+        found = services.list_vehicles(services.VehicleFilters(search=search))
+        return {vehicle.id for vehicle in found.items}
+
+    civic = make_vehicle(60, make="Honda", model="Civic", trim="EX", year=2019)
+    sport = make_vehicle(61, make="Honda", model="Civic", trim="Sport", year=2022)
+    accord = make_vehicle(62, make="Honda", model="Accord", year=2019, stock_number="U24-117")
+    corolla = make_vehicle(63, make="Toyota", model="Corolla", year=2019)
+
+    assert ids("Honda Civic") == {civic.id, sport.id}
+    assert ids("2019 Civic") == ids("civic 2019") == {civic.id}
+    assert ids("  civic   SPORT ") == {sport.id}
+    assert ids("2019") == {civic.id, accord.id, corolla.id}
+    assert ids("Toyota Civic") == set()  # every word must match
+    assert ids("24-1") == ids("honda u24") == {accord.id}  # part of a stock number
+    assert ids(corolla.vin[5:11].lower()) == {corolla.id}  # part of a VIN
+    assert ids(f"{sport.vin[:8]}-{sport.vin[8:]}".lower()) == {sport.id}  # the whole VIN, typed
+    assert ids(f"honda {accord.vin[-6:]}") == {accord.id}
+
+
+def test_a_vehicle_made_without_a_date_in_stock_is_in_stock_today(client, login_as, monkeypatch):
+    login_as("supervisor")
+    evening = datetime(2026, 3, 1, 3, 0, tzinfo=UTC)  # 10 pm on Feb 28 at the dealership
+    monkeypatch.setattr(services, "now_utc", lambda: evening)
+    assert client.post("/inventory/new", data=form(in_stock_on="")).status_code == 303
+    assert services.get_vehicle_by_vin(ACCORD).in_stock_on == date(2026, 2, 28)
+
+    coming = services.save_vehicle({"vin": vin_for(70), "status": "in_transit"})
+    assert coming.in_stock_on is None  # not on the lot yet
+    services.change_status(coming.id, "available", now=datetime(2026, 3, 9, 2, 0, tzinfo=UTC))
+    assert coming.in_stock_on == date(2026, 3, 8)  # arrived: the lot's date, not UTC's
+
+    dated = services.save_vehicle({"vin": vin_for(71), "in_stock_on": "2026-01-05"})
+    assert dated.in_stock_on == date(2026, 1, 5)
+    edited = services.save_vehicle({"vin": dated.vin, "in_stock_on": ""}, vehicle_id=dated.id)
+    assert edited.in_stock_on is None  # a person may clear it on an existing vehicle
 
 
 def test_list_is_newest_in_stock_first_with_days_in_stock(client, login_as):

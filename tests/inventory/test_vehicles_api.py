@@ -164,3 +164,17 @@ def test_the_photos_come_from_the_photo_service(client, key, monkeypatch):
     photo = {"position": 0, "sizes": {"large": "https://example.test/p/a-large.jpg"}}
     monkeypatch.setattr(photo_services, "photo_urls", lambda vehicle: [photo])
     assert get(client, key, ACCORD).get_json()["photos"] == [photo]
+
+
+def test_a_vehicle_posted_without_a_date_in_stock_is_in_stock_today(client, key):
+    today = services.local_today()
+    plain = {name: value for name, value in BODY.items() if name != "in_stock_on"}
+    created = post(client, key, plain).get_json()
+    assert (created["in_stock_on"], created["days_in_stock"]) == (today.isoformat(), 0)
+
+    kept = post(client, key, {"vin": ACCORD, "price": "4495.00"}).get_json()
+    assert kept["in_stock_on"] == today.isoformat()  # an update leaves it as it is
+
+    coming = post(client, key, {"vin": LADA, "status": "in_transit", "vin_override": True})
+    assert coming.status_code == 201
+    assert (coming.get_json()["in_stock_on"], coming.get_json()["days_in_stock"]) == (None, None)

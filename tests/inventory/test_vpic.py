@@ -7,6 +7,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -14,7 +15,9 @@ import pytest
 import requests
 from flask import Flask
 
-from dealer_leads.inventory import vpic
+from dealer_leads.extensions import db
+from dealer_leads.inventory import services, vpic
+from dealer_leads.inventory.models import Vehicle
 from dealer_leads.inventory.vpic import decode_vin, title_make
 
 HONDA = "1HGCM82633A004352"  # answered cleanly
@@ -24,6 +27,8 @@ GARBAGE = "WA1A4AFY2J2008189"  # 200 with an HTML body
 EMPTY = "3VWD07AJ5EM388202"  # JSON without a result
 SLOW = "1FMJK2AT1KEA36140"  # answers after the client gave up
 TIMEOUT = 0.3
+NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+DEAD = "http://127.0.0.1:9/api"  # nothing listens on the discard port
 
 VPIC_MESSAGE = (
     "Results returned successfully. NOTE: Any missing decoded values should be interpreted as "
@@ -246,3 +251,118 @@ def test_config_supplies_the_base_url_and_timeout(fake_vpic):
 )
 def test_title_make(name, written):
     assert title_make(name) == written
+
+
+# --- the worker's retry of decodes left pending ------------------------------------------------
+
+
+def saved_while_vpic_was_down(app, vin: str, **values) -> int:
+    """A vehicle saved through the service while vPIC could not be reached: decode pending."""
+    app.config.update(VPIC_BASE_URL=DEAD, VPIC_TIMEOUT_SECONDS=TIMEOUT)
+    vehicle = services.save_vehicle({"vin": vin, **values}, decoder=decode_vin)
+    assert vehicle.decode_state == "pending"
+    return vehicle.id
+
+
+def vpic_is_back(app, fake: FakeVpic) -> None:
+    app.config.update(VPIC_BASE_URL=fake.base_url, VPIC_TIMEOUT_SECONDS=TIMEOUT)
+    vpic.clear_cache()
+
+
+def test_pending_decodes_are_retried_and_fill_only_what_is_empty(app, fake_vpic):
+    vehicle_id = saved_while_vpic_was_down(app, HONDA, model="Accord Coupe", stock_number="A7")
+    vpic_is_back(app, fake_vpic)
+
+    assert services.retry_pending_decodes(now=NOW) == 1
+
+    vehicle = db.session.get(Vehicle, vehicle_id)
+    assert (vehicle.decode_state, vehicle.decode_data["source"]) == ("decoded", "vpic")
+    assert (vehicle.year, vehicle.make, vehicle.trim, vehicle.body_style) == (
+        2003,
+        "Honda",
+        "EX-V6",
+        "Coupe",
+    )
+    assert vehicle.model == "Accord Coupe"  # typed by a person: kept
+    assert services.retry_pending_decodes(now=NOW) == 0  # nothing pending any more
+    assert fake_vpic.count(HONDA) == 1
+
+
+def test_a_failed_retry_stops_the_batch_and_backs_off(app, fake_vpic):
+    broken = saved_while_vpic_was_down(app, BROKEN)
+    honda = saved_while_vpic_was_down(app, HONDA)
+    vpic_is_back(app, fake_vpic)
+
+    assert services.retry_pending_decodes(now=NOW) == 0  # vPIC failed: the rest waits
+    assert (fake_vpic.count(BROKEN), fake_vpic.count(HONDA)) == (1, 0)
+    failed = db.session.get(Vehicle, broken)
+    assert failed.decode_state == "pending" and "HTTP 500" in failed.decode_data["messages"][0]
+    assert failed.decode_data["attempts"] == 1
+    assert failed.decode_data["next_try_at"] == (NOW + timedelta(minutes=10)).isoformat()
+
+    later = NOW + timedelta(minutes=5)
+    assert services.retry_pending_decodes(now=later) == 1  # the Honda; BROKEN is not due yet
+    assert (fake_vpic.count(BROKEN), fake_vpic.count(HONDA)) == (1, 1)
+    assert db.session.get(Vehicle, honda).decode_state == "decoded"
+
+    again = NOW + timedelta(minutes=11)
+    assert services.retry_pending_decodes(now=again) == 0
+    assert fake_vpic.count(BROKEN) == 2
+    waits = db.session.get(Vehicle, broken).decode_data
+    assert (waits["attempts"], waits["next_try_at"]) == (
+        2,
+        (again + timedelta(minutes=20)).isoformat(),
+    )
+
+
+def test_back_off_is_at_most_a_day_and_batches_are_small(app, fake_vpic):
+    broken = saved_while_vpic_was_down(app, BROKEN)
+    vehicle = db.session.get(Vehicle, broken)
+    vehicle.decode_data = {**vehicle.decode_data, "attempts": 30}
+    db.session.commit()
+    clean = [saved_while_vpic_was_down(app, vin) for vin in (HONDA, SLOW)]
+    vpic_is_back(app, fake_vpic)
+    fake_vpic.release.set()  # the slow one answers at once now
+
+    assert services.retry_pending_decodes(now=NOW, limit=1) == 0  # BROKEN first, by id
+    waits = db.session.get(Vehicle, broken).decode_data
+    assert waits["next_try_at"] == (NOW + timedelta(days=1)).isoformat()
+    assert services.retry_pending_decodes(now=NOW, limit=1) == 1
+    assert [db.session.get(Vehicle, n).decode_state for n in clean] == ["decoded", "pending"]
+    assert services.retry_pending_decodes(now=NOW, limit=1) == 1
+    assert db.session.get(Vehicle, clean[1]).model == "Escape"
+    assert len(fake_vpic.hits) == 3
+
+
+def test_a_vehicle_edited_during_the_retry_is_left_alone(app, fake_vpic):
+    vehicle_id = saved_while_vpic_was_down(app, HONDA)
+    vpic_is_back(app, fake_vpic)
+
+    def decoder(vin: str) -> vpic.VinDecode:
+        answer = decode_vin(vin)
+        services.save_vehicle({"vin": SLOW, "model": "Escape"}, vehicle_id=vehicle_id)
+        return answer
+
+    assert services.retry_pending_decodes(decoder, now=NOW) == 1
+    vehicle = db.session.get(Vehicle, vehicle_id)
+    assert (vehicle.vin, vehicle.decode_state, vehicle.trim) == (SLOW, "", "")
+
+
+def test_the_worker_retries_decodes_under_a_fixed_id(app_factory, fake_vpic):
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    from dealer_leads.worker import build_scheduler
+
+    app = app_factory(VPIC_RETRY_MINUTES=7)
+    job = build_scheduler(app).get_job("vin-decodes")
+    assert isinstance(job.trigger, IntervalTrigger)
+    assert job.trigger.interval == timedelta(minutes=7)
+    with app.app_context():
+        vehicle_id = saved_while_vpic_was_down(app, HONDA)
+        db.session.remove()
+    vpic_is_back(app, fake_vpic)
+    job.func()  # brings its own app context, as in the worker's thread
+    with app.app_context():
+        assert db.session.get(Vehicle, vehicle_id).make == "Honda"
+        assert db.session.get(Vehicle, vehicle_id).decode_state == "decoded"
+    assert fake_vpic.count(HONDA) == 1
