@@ -235,7 +235,10 @@ def ingest_lead(
             requested_at=prospect.requested_at.isoformat() if prospect.requested_at else None,
         )
         _note_replaced_email(lead, replaced, customer.email, inbound, now)
-        if department == "sales" and dealership.auto_assign:
+        if by is not None and by.role == "advisor" and by.is_active:
+            # An advisor entering their own walk-in or phone call keeps the customer.
+            set_assignee(lead, by, by=by, rule="entered by the advisor", at=now)
+        elif department == "sales" and dealership.auto_assign:
             advisor = next_advisor_in_rotation(now)
             if advisor is not None:
                 set_assignee(

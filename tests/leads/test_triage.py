@@ -209,6 +209,44 @@ def test_manual_lead_goes_through_intake(client, login_as):
     assert "e-mail address or a phone number" in missing.get_data(as_text=True)
 
 
+def test_an_advisor_keeps_the_walk_in_they_enter(client, login_as, make_user):
+    """Round robin would give it to whoever is next; the advisor with the customer keeps it."""
+    make_user("advisor", on_shift=True)  # next in the rotation
+    me = login_as("advisor", on_shift=True)
+    response = client.post(
+        "/leads/new",
+        data={
+            "source": "Walk-in",
+            "first_name": "Walk",
+            "phone": "416-555-2671",
+            "department": "",
+            "condition": "used",
+        },
+    )
+    assert response.status_code == 303
+    lead = db.session.scalar(db.select(Lead))
+    assert lead.assigned_to_id == me.id
+    assert client.get(response.headers["Location"]).status_code == 200
+    assigned = [e.summary for e in lead.events if e.kind == "assigned"]
+    assert assigned == [f"Assigned to {me.name}"]
+
+
+def test_a_supervisor_entering_a_walk_in_leaves_it_to_the_rotation(client, login_as, make_user):
+    advisor = make_user("advisor", on_shift=True)
+    login_as("supervisor")
+    client.post(
+        "/leads/new",
+        data={
+            "source": "Phone",
+            "first_name": "Call",
+            "phone": "416-555-2671",
+            "department": "",
+            "condition": "",
+        },
+    )
+    assert db.session.scalar(db.select(Lead)).assigned_to_id == advisor.id
+
+
 def test_needs_review_correct_and_rerun(client, login_as):
     login_as("supervisor")
     from dealer_leads.leads.channels import InvalidPayload
