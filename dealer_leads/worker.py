@@ -13,7 +13,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from dealer_leads.appointments.jobs import sweep_appointments
-from dealer_leads.cadence.jobs import cadence_tick
+from dealer_leads.cadence.jobs import cadence_tick, check_configuration
 from dealer_leads.inventory.feed_jobs import build_feeds
 from dealer_leads.inventory.photo_jobs import process_pending_photos
 from dealer_leads.inventory.services import retry_pending_decodes
@@ -118,6 +118,7 @@ def worker_command() -> None:
     """Run scheduled jobs until stopped (Ctrl-C or SIGTERM)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     app = current_app._get_current_object()
+    check_configuration(app)  # a channel switched off by its settings is said at start-up
     scheduler = build_scheduler(app)
 
     def stop(*_):

@@ -138,3 +138,15 @@ def may_contact(
         responding_to_inquiry=responding_to_inquiry,
         suppressed=suppressed,
     )
+
+
+def opt_out_reason(batch: Batch, customer: Any, channel: str, *, now: datetime) -> str:
+    """Why a person step on `channel` (a call, an e-mail to write) must not happen: the
+    customer opted out of it ("" when not, or when there is no address: a person may find one)."""
+    address = customer.email if channel == "email" else customer.phone
+    if not address:
+        return ""
+    normalised = _normalised(address)
+    suppressed = any((normalised, kind) in batch.suppressed for kind in (channel, "all"))
+    facts = batch.consents.get((customer.id, channel), [])
+    return compliance.opt_out_reason(channel, facts, now=now, suppressed=suppressed)

@@ -8,6 +8,11 @@ A claimed batch is loaded in a few queries (`batch.load_batch`) and its objects 
 through the per-touch commits (not expired by each one), so a touch costs its writes and its
 commit, not a dozen reads. Messages go out through `outbound.Courier` while the next touch is
 composed; each outcome is still committed before the following message is handed over.
+
+One touch that fails in a way nobody foresaw (a template that breaks on this lead's data, a
+setting that cannot be read) is marked failed, with the error on the lead's timeline for a
+person, or flagged 'unknown' when it broke after being handed to a sender; the rest of the
+batch goes on. Neither is sent again by itself.
 """
 
 from __future__ import annotations
@@ -23,10 +28,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from dealer_leads.cadence import outbound
-from dealer_leads.cadence.batch import Batch, load_batch
+from dealer_leads.cadence.batch import Batch, load_batch, opt_out_reason
+from dealer_leads.cadence.finishing import finish_done_plans
 from dealer_leads.cadence.models import AUTOMATIC_CHANNELS, Touch
 from dealer_leads.extensions import db
 from dealer_leads.leads.timeline import record_event
+from dealer_leads.messaging import consent
+from dealer_leads.messaging.compliance import NoContactWindow
 from dealer_leads.messaging.errors import PermanentSendError, TemporarySendError
 from dealer_leads.messaging.sms import SmsOutcomeUnknown
 
@@ -38,6 +46,9 @@ RETRY_DELAYS = (
     timedelta(hours=1),
 )
 STALE_CLAIM = timedelta(minutes=10)
+# The channel a person step reaches the customer on: an opt-out of it cancels the step.
+PERSON_STEP_CHANNELS = {"call_task": "call", "email_task": "email"}
+OPTED_OUT_OF = {"call": "calls", "email": "e-mail"}
 
 
 @dataclass
@@ -107,13 +118,17 @@ def flag_stale_claims(now: datetime, stale_after: timedelta = STALE_CLAIM) -> in
 def run_due_touches(
     now: datetime, senders: outbound.Senders, *, limit: int = 100, worker: str = "worker"
 ) -> TickReport:
-    """One tick: flag stale claims, claim what is due, perform each claimed touch."""
+    """One tick: flag stale claims, claim what is due, perform each claimed touch; a plan left
+    with nothing to do is marked finished."""
     report = TickReport(flagged=flag_stale_claims(now))
     ids = claim_due_touches(now, limit, worker)
     report.claimed = len(ids)
     if ids:
         with _kept_between_commits(), outbound.Courier() as courier:
-            _perform_batch(load_batch(ids), now, senders, courier, report)
+            batch = load_batch(ids)
+            _perform_batch(batch, now, senders, courier, report)
+            finish_done_plans({touch.lead_id for touch in batch.touches}, now)
+            db.session.commit()
     return report
 
 
@@ -129,7 +144,11 @@ def _perform_batch(
     sending: tuple[outbound.Composed, Future[str]] | None = None
     try:
         for touch in batch.touches:
-            composed = prepare_touch(touch, now, senders, batch)
+            try:
+                composed = prepare_touch(touch, now, senders, batch)
+            except Exception as error:  # noqa: BLE001  (one broken touch must not stop the rest)
+                report.count(_broken(touch, error, now))
+                continue
             if isinstance(composed, str):  # done without sending: its outcome is committed
                 report.count(composed)
                 continue
@@ -157,22 +176,67 @@ def _kept_between_commits() -> Iterator[None]:
 def prepare_touch(
     touch: Touch, now: datetime, senders: outbound.Senders, batch: Batch
 ) -> str | outbound.Composed:
-    """The message to send for one claimed touch, or the outcome (committed) when there is none."""
+    """The message to send for one claimed touch, or the outcome (committed) when there is none.
+
+    A paused plan holds its automatic touches (a resume releases them) while its person steps
+    still become tasks."""
     reason = _reason_to_skip(touch, batch)
     if reason:
         return _finish(touch, "skipped", reason, now)
-    if touch.channel not in AUTOMATIC_CHANNELS:
-        touch.status, touch.assigned_to_id = "open", touch.lead.assigned_to_id
+    automatic = touch.channel in AUTOMATIC_CHANNELS
+    if automatic and _plan_state(touch, batch) == "paused":
+        touch.status, touch.claimed_at = "held", None
         db.session.commit()
-        return "task"
+        return "held"
+    if not automatic:
+        return _open_person_step(touch, now, batch)
     try:
         return outbound.compose(touch, now, senders, batch)
     except outbound.NotNow as later:
-        touch.status, touch.due_at, touch.claimed_at = "scheduled", later.moment, None
-        db.session.commit()
-        return "rescheduled"
+        return _reschedule(touch, later.moment)
     except outbound.NotAllowed as refusal:
         return _finish(touch, "skipped", str(refusal), now)
+
+
+def _open_person_step(touch: Touch, now: datetime, batch: Batch) -> str:
+    """The step becomes a task in the assignee's list, unless the customer opted out of its
+    channel (skipped, said on the timeline); a call waits for the calling window (the quiet
+    hours of the dealership and of the customer's zone, as texts do)."""
+    lead, channel = touch.lead, PERSON_STEP_CHANNELS.get(touch.channel)
+    refusal = opt_out_reason(batch, lead.customer, channel, now=now) if channel else ""
+    if refusal:
+        record_event(
+            lead,
+            "step_skipped",
+            f"Step skipped: {touch.title or outbound.describe(touch)} (the customer opted out "
+            f"of {OPTED_OUT_OF[channel]})",
+            at=now,
+            touch_id=touch.id,
+        )
+        return _finish(touch, "skipped", refusal, now)
+    if touch.channel == "call_task":
+        window = _call_window(lead.customer.phone, now)
+        if window > now + timedelta(minutes=1):
+            return _reschedule(touch, window)
+    touch.status, touch.assigned_to_id = "open", lead.assigned_to_id
+    db.session.commit()
+    return "task"
+
+
+def _call_window(phone: str, now: datetime) -> datetime:
+    """When the customer may be called; at once when no moment suits every window (a person
+    then judges, rather than the call never being asked for)."""
+    try:
+        return consent.contact_window(phone or "", now)
+    except NoContactWindow:
+        log.warning("cadence: no calling window for %s; the call task opens now", phone)
+        return now
+
+
+def _reschedule(touch: Touch, moment: datetime) -> str:
+    touch.status, touch.due_at, touch.claimed_at = "scheduled", moment, None
+    db.session.commit()
+    return "rescheduled"
 
 
 def finish_send(composed: outbound.Composed, sent: Future[str], now: datetime) -> str:
@@ -187,6 +251,10 @@ def finish_send(composed: outbound.Composed, sent: Future[str], now: datetime) -
         return _retry_or_fail(touch, str(error), now)
     except PermanentSendError as error:
         return _failed(touch, str(error), now)
+    except Exception as error:  # noqa: BLE001  (it may have gone out: a person checks)
+        log.exception("cadence: touch #%s: unexpected error while sending", touch.id)
+        db.session.rollback()
+        return _unknown(touch, _error_text(error), now)
     touch.status, touch.finished_at, touch.message_id = "sent", now, result.message_id
     touch.outcome = result.summary
     record_event(
@@ -201,14 +269,34 @@ def finish_send(composed: outbound.Composed, sent: Future[str], now: datetime) -
     return "sent"
 
 
+def _plan_state(touch: Touch, batch: Batch) -> str:
+    """The state of the plan the touch belongs to; "active" for a touch of no current plan."""
+    cadence = batch.cadences.get(touch.lead_id)
+    if cadence is not None and cadence.plan_id == touch.plan_id:
+        return cadence.state
+    return "active"
+
+
 def _reason_to_skip(touch: Touch, batch: Batch) -> str:
     lead = touch.lead
     if lead.merged_into_id:
         return f"lead merged into #{lead.merged_into_id}"
-    cadence = batch.cadences.get(lead.id)
-    if cadence is not None and cadence.plan_id == touch.plan_id and cadence.state != "active":
-        return f"follow-up {cadence.state}"
+    state = _plan_state(touch, batch)
+    if state in ("stopped", "finished"):
+        return f"follow-up {state}"
     return ""
+
+
+def _error_text(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
+def _broken(touch: Touch, error: Exception, now: datetime) -> str:
+    """A touch that raised what nobody foresaw: failed, the error on the timeline for a
+    person; never tried again by itself (nothing was handed to a sender)."""
+    log.exception("cadence: touch #%s failed", touch.id)
+    db.session.rollback()  # whatever the error left half-written
+    return _failed(touch, _error_text(error), now)
 
 
 def _finish(touch: Touch, status: str, outcome: str, now: datetime) -> str:
@@ -240,10 +328,11 @@ def _unknown(touch: Touch, error: str, now: datetime) -> str:
 
 
 def _failed(touch: Touch, error: str, now: datetime) -> str:
+    verb = "send" if touch.channel in AUTOMATIC_CHANNELS else "open"
     record_event(
         touch.lead,
         "touch_failed",
-        f"Could not send the {outbound.describe(touch)}: {error}",
+        f"Could not {verb} the {outbound.describe(touch)}: {error}",
         at=now,
         touch_id=touch.id,
     )

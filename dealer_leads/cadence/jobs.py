@@ -7,14 +7,26 @@ import os
 import socket
 import time
 
-from flask import current_app
+from flask import Flask, current_app
 
 from dealer_leads.cadence.engine import TickReport, run_due_touches
 from dealer_leads.cadence.outbound import senders_from_config
 from dealer_leads.database import now_utc
+from dealer_leads.messaging.sms import sms_config_problem
 
 log = logging.getLogger(__name__)
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def check_configuration(app: Flask) -> list[str]:
+    """Log, once per worker process, the settings that switch a channel off (incomplete SMS
+    settings: texts fail with the reason while e-mails and tasks go on); returns them."""
+    problems = [problem for problem in (sms_config_problem(app.config),) if problem]
+    if not app.extensions.get("cadence_config_checked"):
+        app.extensions["cadence_config_checked"] = True
+        for problem in problems:
+            log.error("cadence: configuration error, texts are switched off: %s", problem)
+    return problems
 
 
 def cadence_tick() -> TickReport:
@@ -23,6 +35,7 @@ def cadence_tick() -> TickReport:
     While batches come back full, claim again (for up to CADENCE_TICK_BUDGET_SECONDS): a
     backlog drains at the worker's own speed, not one CADENCE_BATCH per CADENCE_TICK_SECONDS."""
     config = current_app.config
+    check_configuration(current_app)  # the first tick, as the worker starts
     limit = config.get("CADENCE_BATCH", 100)
     deadline = time.monotonic() + config.get("CADENCE_TICK_BUDGET_SECONDS", 30)
     senders = senders_from_config(config)

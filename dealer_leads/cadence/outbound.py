@@ -27,6 +27,7 @@ from dealer_leads.extensions import db
 from dealer_leads.inventory.models import Vehicle
 from dealer_leads.leads.models import Lead
 from dealer_leads.messaging import consent
+from dealer_leads.messaging.compliance import responds_to_inquiry
 from dealer_leads.messaging.email import (
     build_email,
     dealership_footer,
@@ -40,9 +41,6 @@ from dealer_leads.messaging.sms import sms_sender_from_config, status_callback_u
 from dealer_leads.messaging.template_services import UnknownTemplate, get_template
 from dealer_leads.messaging.templates import build_context, render_template
 from dealer_leads.messaging.unsubscribe import unsubscribe_url
-
-# The first answer to the customer's own inquiry is allowed without prior consent.
-RESPONDING_WINDOW = timedelta(hours=24)
 
 
 @dataclass
@@ -85,9 +83,9 @@ class NotNow(Exception):
 
 
 def describe(touch: Touch) -> str:
-    kind = {"auto_email": "automatic e-mail", "auto_sms": "automatic text"}.get(
-        touch.channel, "step"
-    )
+    kind = {"auto_email": "automatic e-mail", "auto_sms": "automatic text"}.get(touch.channel)
+    if kind is None:  # a person's step: its title says what it is
+        return f"step ({touch.title})" if touch.title else "step"
     return f"{kind} ({touch.template_key or touch.title})" if touch.template_key else kind
 
 
@@ -122,11 +120,17 @@ class Courier:
 
 
 def compose(touch: Touch, now: datetime, senders: Senders, batch: Batch) -> Composed:
-    """Check and compose; raises NotAllowed or NotNow."""
+    """Check and compose; raises NotAllowed or NotNow.
+
+    Only a plan's first step can be the answer to the customer's own inquiry (allowed without
+    prior consent), within 24 hours of it, and a text answers only a text (TCPA): a web-form
+    inquiry is answered by e-mail, or by text when consent allows."""
     lead = touch.lead
     channel = "email" if touch.channel == "auto_email" else "sms"
     address = _address(lead, channel)
-    responding = now - lead.received_at <= RESPONDING_WINDOW and touch.position == 0
+    responding = touch.position == 0 and responds_to_inquiry(
+        channel, inquiry_channel=lead.channel, inquiry_at=lead.received_at, now=now
+    )
     decision = may_contact(batch, lead.customer, channel, now=now, responding_to_inquiry=responding)
     if not decision.allowed:
         raise NotAllowed(decision.reason)
@@ -251,7 +255,8 @@ def _compose_email(touch, lead, template, address, now, mail, batch: Batch) -> C
 
 
 def _compose_sms(touch, lead, template, address, now, sms, batch: Batch) -> Composed:
-    rendered = render_template(template, _context(template, lead, unsubscribe_url(address), batch))
+    unsubscribe = unsubscribe_url(address, "sms")  # a phone's link opts it out of texts
+    rendered = render_template(template, _context(template, lead, unsubscribe, batch))
     callback = status_callback_url(current_app.config["PUBLIC_BASE_URL"])
 
     def record(provider_id: str) -> SendResult:

@@ -7,18 +7,21 @@ and commit themselves.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, insert, select, update
 
 from dealer_leads.admin.services import dealership_zone, get_dealership
 from dealer_leads.auth.models import User
+from dealer_leads.cadence.finishing import finish_done_plans
 from dealer_leads.cadence.models import (
     AUTOMATIC_CHANNELS,
     PENDING_TOUCH_STATES,
+    STEP_CHANNELS,
     FollowUpPlan,
     LeadCadence,
     PlanRule,
+    PlanStep,
     Touch,
 )
 from dealer_leads.cadence.planner import StepSpec, expand_plan
@@ -233,19 +236,55 @@ def cancel_pending(lead: Lead, channel: str, now: datetime, outcome: str) -> int
 
 
 def resume(lead: Lead, now: datetime, *, by: User | None = None) -> None:
-    """Release held touches; any that fell due meanwhile go out now, in order."""
+    """Release the held touches, each moved later by the time the plan was paused.
+
+    The remaining automatic steps keep their spacing and come as long after the resume as they
+    were due after the pause: paused on day 2 and resumed on day 15, the day-3 text goes on day
+    16 and the day-5 e-mail on day 18, instead of everything missed going out in one tick. A
+    step that waits for business hours and lands outside them moves to the next opening. (The
+    pause began when the plan's state last changed, `updated_at`.)"""
     cadence = _cadence(lead)
     if cadence is None or cadence.state != "paused":
         raise CadenceError("the follow-up is not paused")
+    paused_for = max(now - cadence.updated_at, timedelta(0))
     held = db.session.scalars(
         select(Touch).where(Touch.lead_id == lead.id, Touch.status == "held")
     ).all()
+    in_hours = _business_hours_steps({touch.step_id for touch in held if touch.step_id})
+    hours = _hours() if in_hours else None
     for touch in held:
-        touch.status, touch.due_at = "scheduled", max(touch.due_at, now)
+        due = max(touch.due_at + paused_for, now)
+        if touch.step_id in in_hours:
+            due = next_open(due, hours)
+        touch.status, touch.due_at = "scheduled", due
     cadence.state, cadence.reason, cadence.updated_at = "active", "", now
+    moved = f"; the remaining steps moved {_duration(paused_for)} later" if held else ""
     record_event(
-        lead, "plan_resumed", "Automatic follow-up resumed", user=by, at=now, released=len(held)
+        lead,
+        "plan_resumed",
+        f"Automatic follow-up resumed{moved}",
+        user=by,
+        at=now,
+        released=len(held),
+        shifted_minutes=int(paused_for.total_seconds() // 60),
     )
+
+
+def _business_hours_steps(step_ids: set[int]) -> set[int]:
+    if not step_ids:
+        return set()
+    query = select(PlanStep.id).where(PlanStep.id.in_(step_ids), PlanStep.business_hours)
+    return set(db.session.scalars(query))
+
+
+def _duration(span: timedelta) -> str:
+    """13 days, 5 hours, 20 minutes: the largest unit that fits, for a timeline line."""
+    minutes = int(span.total_seconds() // 60)
+    for size, unit in ((24 * 60, "day"), (60, "hour"), (1, "minute")):
+        if minutes >= size or size == 1:
+            count = minutes // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return ""
 
 
 def stop(lead: Lead, reason: str, now: datetime, *, by: User | None = None) -> bool:
@@ -355,6 +394,7 @@ def skip_touch(viewer: User, touch_id: int) -> Touch:
         at=now,
         touch_id=touch.id,
     )
+    finish_done_plans([touch.lead_id], now)
     db.session.commit()
     return touch
 
@@ -363,19 +403,41 @@ PERSON_CONTACT_CHANNELS = ("call_task", "email_task")
 
 
 def complete_task(viewer: User, touch_id: int, outcome: str = "") -> Touch:
-    """Mark a person's task done."""
+    """Mark a person's task done, with a line on the lead's timeline."""
     touch = db.session.get(Touch, touch_id)
     if touch is None or touch.status not in ("open", "scheduled", "held"):
         raise CadenceError("that task is not open")
     if viewer.role == "advisor" and touch.assigned_to_id not in (None, viewer.id):
         raise CadenceError("that task belongs to someone else")
-    touch.status, touch.finished_at, touch.finished_by_id = "done", now_utc(), viewer.id
-    touch.outcome = outcome[:2000]
+    now = now_utc()
+    touch.status, touch.finished_at, touch.finished_by_id = "done", now, viewer.id
+    touch.outcome = outcome.strip()[:2000]
     if touch.channel in PERSON_CONTACT_CHANNELS and touch.lead.first_response_at is None:
         # A person called or wrote: that is the first human response, as a logged call is.
         touch.lead.first_response_at = touch.finished_at
+    record_event(
+        touch.lead,
+        "task_done",
+        _task_done_summary(touch, viewer),
+        user=viewer,
+        at=now,
+        touch_id=touch.id,
+        outcome=touch.outcome,
+    )
+    finish_done_plans([touch.lead_id], now)
     db.session.commit()
     return touch
+
+
+TASK_KINDS = {"call_task": "Call task", "email_task": "E-mail task"}
+
+
+def _task_done_summary(touch: Touch, viewer: User) -> str:
+    """Call task done by Ana Advisor (Day 1 call): left a voicemail."""
+    kind = TASK_KINDS.get(touch.channel, STEP_CHANNELS.get(touch.channel, "Task"))
+    title = f" ({touch.title})" if touch.title else ""
+    notes = f": {touch.outcome}" if touch.outcome else ""
+    return f"{kind} done by {viewer.name}{title}{notes}"
 
 
 def get_cadence(lead_id: int) -> tuple[LeadCadence | None, list[Touch]]:

@@ -296,6 +296,20 @@ def _describe(fact: ConsentFact) -> str:
     return f"{fact.kind} consent {until}"
 
 
+def opt_out_reason(
+    channel: str, facts: Sequence[ConsentFact], *, now: datetime, suppressed: bool
+) -> str:
+    """Why the customer may not be reached on `channel` at all ("" when they have not opted
+    out): an opt-out of the address, or consent withdrawn and not given again since. Person
+    steps (a call, an e-mail to write) need no recorded consent, but this stops them too."""
+    if suppressed:
+        return f"opted out ({channel})"
+    mine = [fact for fact in facts if fact.channel == channel]
+    if _withdrawn(mine, _utc(now)):
+        return f"consent withdrawn ({channel})"
+    return ""
+
+
 def consent_allows(
     regime: str,
     channel: str,
@@ -308,11 +322,10 @@ def consent_allows(
     """Whether an e-mail, text or call may go to this customer now under `regime`."""
     _check(regime, channel)
     now = _utc(now)
-    if suppressed:
-        return Decision(False, f"opted out ({channel})")
+    refusal = opt_out_reason(channel, facts, now=now, suppressed=suppressed)
+    if refusal:
+        return Decision(False, refusal)
     mine = [fact for fact in facts if fact.channel == channel]
-    if _withdrawn(mine, now):
-        return Decision(False, f"consent withdrawn ({channel})")
     if channel == "call":
         return Decision(True, "calls by staff need no recorded consent; opt-outs honoured")
     if regime == "US" and channel == "email":

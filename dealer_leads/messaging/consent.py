@@ -1,18 +1,20 @@
 """Consent and opt-out services: record, withdraw, opt back in, decide whom to contact and when.
 
 The rules live in `compliance.py`; these load the rows and the dealership's settings. An opt-out
-from any path (unsubscribe link, STOP text, a person marking it) goes through `withdraw`.
+from any path (unsubscribe link, STOP text, a person marking it) goes through `withdraw`, which
+also cancels at once the follow-up steps still to come on that channel.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
 
 from dealer_leads.admin.services import DEFAULT_HOURS, dealership_zone, get_dealership
+from dealer_leads.cadence.finishing import cancel_opted_out
 from dealer_leads.extensions import db
 from dealer_leads.leads.models import Customer
 from dealer_leads.leads.normalize import normalize_email, normalize_phone
@@ -39,11 +41,18 @@ class InvalidChannel(ValueError):
 
 @dataclass(frozen=True)
 class Withdrawal:
-    """What an opt-out changed: suppressions added as (channel, address), consents withdrawn."""
+    """What an opt-out changed: suppressions added as (channel, address), consents withdrawn,
+    pending follow-up steps cancelled ({lead id: count}), the customers it concerns."""
 
     address: str
     suppressions_added: list[tuple[str, str]]
     consents_withdrawn: int
+    cancelled: dict[int, int] = field(default_factory=dict)
+    customer_ids: list[int] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.suppressions_added or self.consents_withdrawn or self.cancelled)
 
 
 @dataclass(frozen=True)
@@ -115,7 +124,18 @@ def _suppress(channel: str, address: str, source: str, reason: str, at: datetime
 
 
 def withdraw(address: str, channel: str, source: str, reason: str, at: datetime) -> Withdrawal:
-    """Opt an address out of a channel at once; "all" covers every address of its customers."""
+    """Opt an address out of a channel at once; "all" covers every address of its customers.
+    Commits (with whatever the caller added before)."""
+    withdrawal = record_withdrawal(address, channel, source, reason, at)
+    db.session.commit()
+    return withdrawal
+
+
+def record_withdrawal(
+    address: str, channel: str, source: str, reason: str, at: datetime
+) -> Withdrawal:
+    """`withdraw` without the commit, for a caller that records more in the same transaction:
+    suppressions, consents withdrawn, and the pending steps on the channel cancelled."""
     address = _checked(address, channel)
     customers = _customers_with(address)
     addresses, channels = {address}, (channel,)
@@ -136,8 +156,10 @@ def withdraw(address: str, channel: str, source: str, reason: str, at: datetime)
     ).all()
     for row in rows:
         row.withdrawn_at = at
-    db.session.commit()
-    return Withdrawal(address, added, len(rows))
+    ids = [c.id for c in customers]
+    cancelled = cancel_opted_out(ids, channel, at, f"opted out ({reason})") if ids else {}
+    db.session.flush()
+    return Withdrawal(address, added, len(rows), cancelled, ids)
 
 
 def _lift(address: str, wanted: tuple[str, ...]) -> list[tuple[str, str]]:

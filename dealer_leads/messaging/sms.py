@@ -8,6 +8,8 @@ followed by every POST parameter as name + value, sorted by name.
 
 Config keys: SMS_API_URL (empty: texts are only logged), SMS_ACCOUNT_SID, SMS_AUTH_TOKEN,
 SMS_FROM_NUMBER, PUBLIC_BASE_URL (for the status callback URL), SMS_TIMEOUT_SECONDS (default 10).
+SMS_API_URL set without the other three is a configuration error (`sms_config_problem`): texts
+then fail with that reason, and nothing else is held up.
 """
 
 from __future__ import annotations
@@ -197,14 +199,41 @@ class LogSmsSender:
         return sid
 
 
-def sms_sender_from_config(config: Mapping[str, Any]) -> SmsSender | LogSmsSender:
-    """The provider sender when SMS_API_URL is set, else the logging stand-in."""
+class UnconfiguredSmsSender:
+    """Stands in when the SMS settings are incomplete: every text is refused with the reason
+    (a permanent failure, so the touch fails visibly and is not retried), while e-mails and
+    tasks go on."""
+
+    def __init__(self, problem: str):
+        self.problem = problem
+
+    def send(self, to: str, body: str, status_callback: str | None = None) -> str:
+        """Refuse the text, naming the missing setting."""
+        raise PermanentSendError(f"texts are switched off: {self.problem}")
+
+
+def sms_config_problem(config: Mapping[str, Any]) -> str:
+    """What is wrong with the SMS settings, in words for the log ("" when nothing is)."""
     if not config.get("SMS_API_URL"):
-        return LogSmsSender(config.get("SMS_FROM_NUMBER", ""))
+        return ""
     needed = ("SMS_ACCOUNT_SID", "SMS_AUTH_TOKEN", "SMS_FROM_NUMBER")
     missing = [name for name in needed if not config.get(name)]
-    if missing:
-        raise ValueError(f"SMS_API_URL is set but {', '.join(missing)} is not")
+    if not missing:
+        return ""
+    verb = "is" if len(missing) == 1 else "are"
+    return f"SMS_API_URL is set but {', '.join(missing)} {verb} not"
+
+
+def sms_sender_from_config(
+    config: Mapping[str, Any],
+) -> SmsSender | LogSmsSender | UnconfiguredSmsSender:
+    """The provider sender when SMS_API_URL is set, else the logging stand-in; a refusing
+    stand-in when the settings are incomplete."""
+    if not config.get("SMS_API_URL"):
+        return LogSmsSender(config.get("SMS_FROM_NUMBER", ""))
+    problem = sms_config_problem(config)
+    if problem:
+        return UnconfiguredSmsSender(problem)
     return SmsSender(
         config["SMS_API_URL"],
         config["SMS_ACCOUNT_SID"],

@@ -93,22 +93,33 @@ def test_each_customer_in_a_batch_is_judged_on_its_own_opt_outs(senders):
     assert opted_out.lead.customer.email not in sent_to and len(sent_to) == 2
 
 
-def test_a_message_on_the_wire_is_recorded_when_the_next_touch_fails(senders, monkeypatch):
-    _leads(2, MONDAY_2PM)
+def test_a_touch_that_breaks_fails_alone_and_the_batch_goes_on(senders, monkeypatch):
+    lead_ids = _leads(3, MONDAY_2PM)
     calls = []
     compose = outbound.compose
 
     def compose_then_fail(*args):
         calls.append(args)
-        if len(calls) == 2:
+        if len(calls) == 2:  # while the first message is on the wire
             raise RuntimeError("template engine exploded")
         return compose(*args)
 
     monkeypatch.setattr(outbound, "compose", compose_then_fail)
-    with pytest.raises(RuntimeError, match="exploded"):
-        run_due_touches(MONDAY_2PM, senders)
-    db.session.rollback()
-    statuses = sorted(db.session.scalars(db.select(Touch.status).where(Touch.due_at <= MONDAY_2PM)))
-    assert statuses == ["claimed", "sent"]  # the other one is flagged for a person later
-    assert db.session.scalar(db.select(db.func.count(OutboundMessage.id))) == 1
-    assert len(senders.mail.sent) == 1
+    report = run_due_touches(MONDAY_2PM, senders)
+    assert report.outcomes == {"sent": 2, "failed": 1}
+    first = db.session.scalars(
+        db.select(Touch).where(Touch.lead_id.in_(lead_ids), Touch.position == 0).order_by(Touch.id)
+    ).all()
+    assert [touch.status for touch in first] == ["sent", "failed", "sent"]
+    assert first[1].outcome == "RuntimeError: template engine exploded"
+    lines = [e.summary for e in first[1].lead.events if e.kind == "touch_failed"]
+    assert lines == [
+        "Could not send the automatic e-mail (auto_response): "
+        "RuntimeError: template engine exploded"
+    ]
+    assert db.session.scalar(db.select(db.func.count(OutboundMessage.id))) == 2
+    assert len(senders.mail.sent) == 2
+    later = run_due_touches(MONDAY_2PM + timedelta(minutes=30), senders)
+    assert later.outcomes == {"task": 3}  # the calls; the broken e-mail is never tried again
+    db.session.refresh(first[1])
+    assert first[1].status == "failed" and len(senders.mail.sent) == 2

@@ -221,7 +221,7 @@ def test_permanent_failure_is_not_retried(plans):
 def test_api_shows_the_plan_state(plans, client):
     from dealer_leads.api.services import create_api_key
 
-    _, key = create_api_key("t", ["leads"])
+    _, key = create_api_key("t", ["leads:read"])
     lead = _lead()
     body = client.get(f"/api/v1/leads/{lead.id}", headers={"Authorization": f"Bearer {key}"}).json
     assert body["cadence"]["plan"] == "new_vehicle" and body["cadence"]["state"] == "active"

@@ -25,6 +25,7 @@ from dealer_leads.messaging.compliance import (
     is_open,
     next_allowed_contact,
     next_open,
+    opt_out_reason,
     quiet_hours_from_settings,
     recipient_zones,
     responds_to_inquiry,
@@ -371,6 +372,16 @@ def test_withdrawal_stops_everything_until_fresh_consent(regime):
     assert (after.allowed, after.reason) == (False, "consent withdrawn (sms)")
     renewed = [*old, fact("sms", "express", given=NOW - timedelta(minutes=5))]
     assert allows(regime, "sms", renewed).allowed
+
+
+def test_an_opt_out_of_one_channel_stops_person_steps_on_it_only():
+    withdrawn = [fact("call", "implied", withdrawn_at=NOW - timedelta(minutes=1))]
+    assert opt_out_reason("call", withdrawn, now=NOW, suppressed=False) == (
+        "consent withdrawn (call)"
+    )
+    assert opt_out_reason("email", withdrawn, now=NOW, suppressed=False) == ""
+    assert opt_out_reason("call", [], now=NOW, suppressed=True) == "opted out (call)"
+    assert opt_out_reason("call", [], now=NOW, suppressed=False) == ""  # no consent needed
 
 
 def test_a_withdrawn_email_consent_is_an_opt_out_under_can_spam():

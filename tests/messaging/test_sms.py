@@ -21,6 +21,7 @@ from dealer_leads.messaging.sms import (
     SmsOutcomeUnknown,
     SmsRejected,
     SmsSender,
+    sms_config_problem,
     sms_sender_from_config,
     status_callback_url,
     twilio_signature,
@@ -268,11 +269,16 @@ def test_without_an_api_url_texts_are_only_logged(caplog):
 
 def test_configured_provider_needs_every_setting():
     config = {"SMS_API_URL": "https://api.test/2010-04-01", "SMS_ACCOUNT_SID": SID}
-    with pytest.raises(ValueError, match="SMS_AUTH_TOKEN, SMS_FROM_NUMBER"):
-        sms_sender_from_config(config)
+    assert sms_config_problem(config) == (
+        "SMS_API_URL is set but SMS_AUTH_TOKEN, SMS_FROM_NUMBER are not"
+    )
+    refusing = sms_sender_from_config(config)  # no exception: e-mails and tasks go on
+    with pytest.raises(PermanentSendError, match="switched off.*SMS_FROM_NUMBER"):
+        refusing.send("+14165550123", "hi")
     config |= {"SMS_AUTH_TOKEN": TOKEN, "SMS_FROM_NUMBER": FROM, "SMS_TIMEOUT_SECONDS": "4"}
     sender = sms_sender_from_config(config)
     assert isinstance(sender, SmsSender)
     assert sender.messages_url == f"https://api.test/2010-04-01/Accounts/{SID}/Messages.json"
     assert (sender.auth, sender.from_number, sender.timeout) == ((SID, TOKEN), FROM, 4.0)
+    assert sms_config_problem(config) == ""
     sender.session.close()

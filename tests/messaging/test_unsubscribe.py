@@ -130,3 +130,39 @@ def test_text_message_links_suppress_the_phone(csrf_app):
     response = client.post(path(unsubscribe_url("+14165550199", "sms")), data=ONE_CLICK)
     assert response.status_code == 200
     assert suppressions() == [("sms", "+14165550199", "one_click")]
+
+
+def test_unsubscribing_cancels_the_emails_to_come_and_says_so_on_the_timeline(app, client):
+    from builders import ingest, lead_json
+
+    from dealer_leads.cadence.defaults import ensure_default_plans
+    from dealer_leads.cadence.models import Touch
+    from dealer_leads.leads.models import Lead
+
+    ensure_default_plans()
+    customer = {"first_name": "Dana", "email": ADDRESS, "phone": "4165550199"}
+    lead = db.session.get(Lead, ingest(lead_json(customer=customer)).lead_id)
+    pending = {"scheduled", "held", "open"}
+
+    def statuses(channel: str) -> set[str]:
+        query = db.select(Touch.status).filter_by(lead_id=lead.id, channel=channel)
+        return set(db.session.scalars(query))
+
+    total = len(db.session.scalars(db.select(Touch).filter_by(lead_id=lead.id)).all())
+    assert statuses("auto_email") & pending
+    url = path(unsubscribe_url(lead.customer.email))
+    assert client.post(url, data={"confirm": "1"}).status_code == 200
+    assert statuses("auto_email") == {"cancelled"}
+    assert statuses("call_task") <= pending and statuses("auto_sms") <= pending
+    cancelled = db.session.scalars(db.select(Touch).filter_by(lead_id=lead.id, status="cancelled"))
+    count = len(cancelled.all())
+    assert 0 < count < total
+
+    def opt_out_lines() -> list[str]:
+        db.session.expire(lead, ["events"])
+        return [event.summary for event in lead.events if event.kind == "opt_out"]
+
+    expected = f"Opted out of e-mail via the unsubscribe link; {count} pending steps cancelled"
+    assert opt_out_lines() == [expected]
+    client.post(url, data=ONE_CLICK)  # a second click changes nothing, adds no line
+    assert opt_out_lines() == [expected]
