@@ -153,8 +153,23 @@ PLANS = {
     ),
 }
 
-# (plan, department, sales_kind, interest, after_hours) — the first match wins.
+# (plan, department, sales_kind, interest, after_hours) — the first match wins. A rule's
+# interest matches when any vehicle of the lead has it, so a purchase that also offers a
+# trade-in is caught by the purchase rules first; the trade-in plan gets the leads that only
+# bring a vehicle to appraise (to trade in or to sell). A lead naming no vehicle is new.
 RULES = [
+    ("after_hours", "sales", "", "", True),
+    ("used_vehicle", "sales", "used", "", None),
+    ("new_vehicle", "sales", "", "buy", None),
+    ("new_vehicle", "sales", "", "lease", None),
+    ("new_vehicle", "sales", "", "test-drive", None),
+    ("trade_in", "sales", "", "trade-in", None),
+    ("trade_in", "sales", "", "sell", None),
+    ("new_vehicle", "sales", "", "", None),
+]
+# The rules shipped before, which gave the trade-in plan to any lead listing a trade-in: an
+# installation that still has exactly these gets RULES instead (edited rules are kept).
+EARLIER_RULES = [
     ("after_hours", "sales", "", "", True),
     ("trade_in", "sales", "", "trade-in", None),
     ("used_vehicle", "sales", "used", "", None),
@@ -206,17 +221,44 @@ def ensure_default_plans() -> int:
         made[key] = plan
     if not db.session.scalar(db.select(db.func.count(PlanRule.id))):
         db.session.flush()
-        plans = {p.key: p for p in db.session.scalars(db.select(FollowUpPlan))}
-        for position, (key, department, kind, interest, after_hours) in enumerate(RULES):
-            db.session.add(
-                PlanRule(
-                    position=position,
-                    plan=plans[key],
-                    department=department,
-                    sales_kind=kind,
-                    interest=interest,
-                    after_hours=after_hours,
-                )
-            )
+        _add_rules(RULES)
     db.session.commit()
     return len(made)
+
+
+def _add_rules(rules: list[tuple]) -> None:
+    from dealer_leads.cadence.models import FollowUpPlan, PlanRule
+
+    plans = {p.key: p for p in db.session.scalars(db.select(FollowUpPlan))}
+    for position, (key, department, kind, interest, after_hours) in enumerate(rules):
+        db.session.add(
+            PlanRule(
+                position=position,
+                plan=plans[key],
+                department=department,
+                sales_kind=kind,
+                interest=interest,
+                after_hours=after_hours,
+            )
+        )
+
+
+def replace_earlier_rules() -> bool:
+    """Swap the rules shipped before (trade-in plan for any lead listing a trade-in) for RULES
+    when they are still exactly as shipped; rules someone edited are left alone. Commits."""
+    from dealer_leads.cadence.models import PlanRule
+
+    rules = db.session.scalars(db.select(PlanRule).order_by(PlanRule.position, PlanRule.id)).all()
+    current = [
+        (r.plan.key, r.department, r.sales_kind, r.interest, r.after_hours)
+        for r in rules
+        if not r.source  # no shipped rule names a source
+    ]
+    if len(current) != len(rules) or current != EARLIER_RULES:
+        return False
+    for rule in rules:
+        db.session.delete(rule)
+    db.session.flush()
+    _add_rules(RULES)
+    db.session.commit()
+    return True

@@ -201,7 +201,8 @@ def prepare_touch(
 def _open_person_step(touch: Touch, now: datetime, batch: Batch) -> str:
     """The step becomes a task in the assignee's list, unless the customer opted out of its
     channel (skipped, said on the timeline); a call waits for the calling window (the quiet
-    hours of the dealership and of the customer's zone, as texts do)."""
+    hours of the dealership and of the customer's zone, as texts do); an e-mail to write
+    carries its template filled in for the lead as a draft."""
     lead, channel = touch.lead, PERSON_STEP_CHANNELS.get(touch.channel)
     refusal = opt_out_reason(batch, lead.customer, channel, now=now) if channel else ""
     if refusal:
@@ -218,9 +219,21 @@ def _open_person_step(touch: Touch, now: datetime, batch: Batch) -> str:
         window = _call_window(lead.customer.phone, now)
         if window > now + timedelta(minutes=1):
             return _reschedule(touch, window)
+    if touch.channel == "email_task" and touch.template_key:
+        touch.outcome = _email_draft(touch, batch)
     touch.status, touch.assigned_to_id = "open", lead.assigned_to_id
     db.session.commit()
     return "task"
+
+
+def _email_draft(touch: Touch, batch: Batch) -> str:
+    """The draft the person starts from; when the template cannot be filled in for this lead,
+    the task still opens, saying why it has no draft."""
+    try:
+        return outbound.email_draft_text(touch, batch)
+    except Exception as error:  # noqa: BLE001  (the person writes it from scratch instead)
+        log.warning("cadence: touch #%s: no e-mail draft: %s", touch.id, error)
+        return f"No draft from template {touch.template_key!r}: {_error_text(error)}"[:2000]
 
 
 def _call_window(phone: str, now: datetime) -> datetime:

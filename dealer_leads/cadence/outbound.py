@@ -21,6 +21,7 @@ from sqlalchemy import or_, select
 from dealer_leads.admin.services import get_dealership
 from dealer_leads.auth.models import User
 from dealer_leads.cadence.batch import Batch, may_contact
+from dealer_leads.cadence.drafts import draft_text
 from dealer_leads.cadence.models import Touch
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
@@ -226,6 +227,17 @@ def _context(template: MessageTemplate, lead: Lead, unsubscribe: str, batch: Bat
         manager=batch.once("manager", _manager) if _uses(template, "manager") else None,
         **fields,
     )
+
+
+def email_draft_text(touch: Touch, batch: Batch) -> str:
+    """The e-mail task's template filled in for its lead, as draft text for the person (no
+    footer or headers: they send it themselves). Raises NotAllowed, or the template's error."""
+    template = _batch_template(batch, touch.template_key, "email")
+    lead = touch.lead
+    address = lead.customer.email or ""
+    unsubscribe = unsubscribe_url(address) if address else ""
+    rendered = render_template(template, _context(template, lead, unsubscribe, batch))
+    return draft_text(rendered.subject, rendered.text)
 
 
 def _compose_email(touch, lead, template, address, now, mail, batch: Batch) -> Composed:

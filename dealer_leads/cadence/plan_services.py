@@ -3,7 +3,8 @@
 Editing a plan changes what new leads get: touches already scheduled for leads on the plan keep
 their times and content (they were copied from the steps when the plan started), so an edit
 never moves a call someone has planned their day around. Switch a lead's plan to apply an edit
-to it.
+to it. Two edits do reach the leads already on the plan: a removed step is cancelled wherever
+it is still scheduled, and switching a plan off may stop the leads on it when asked.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from dealer_leads.admin.services import dealership_zone
 from dealer_leads.auth.models import User
+from dealer_leads.cadence.drafts import PERSON_EMAIL, EmailDraft, email_draft
 from dealer_leads.cadence.models import (
     AUTOMATIC_CHANNELS,
     COUNTED_FROM_APPOINTMENT,
@@ -31,6 +33,7 @@ from dealer_leads.cadence.models import (
     PlanStep,
     Touch,
 )
+from dealer_leads.cadence.plan_changes import cancel_removed_steps, stop_leads_on
 from dealer_leads.cadence.services import get_cadence
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
@@ -159,6 +162,12 @@ def _new_key(name: str) -> str:
     )
 
 
+def _removed_step_ids(plan: FollowUpPlan, steps: list[dict]) -> set[int]:
+    """The plan's steps that no posted row carries the id of (what `_apply_steps` drops)."""
+    kept = {_whole_number(values.get("id") or "") for values in steps}
+    return {step.id for step in plan.steps if step.id not in kept}
+
+
 def _apply_steps(plan: FollowUpPlan, steps: list[dict]) -> None:
     """Replace the plan's steps in the given order; a row carrying the id of one of this plan's
     steps updates it in place, so touches made from it stay linked to it."""
@@ -177,14 +186,32 @@ def _apply_steps(plan: FollowUpPlan, steps: list[dict]) -> None:
     plan.steps = ordered
 
 
+@dataclass(frozen=True)
+class SavedPlan:
+    """A saved plan and what the save did to the leads already on it."""
+
+    plan: FollowUpPlan
+    steps_cancelled: int = 0
+    leads_stopped: int = 0
+
+
 def save_plan(
-    plan_id: int | None, name: str, description: str, active: bool, steps: list[dict]
-) -> FollowUpPlan:
+    plan_id: int | None,
+    name: str,
+    description: str,
+    active: bool,
+    steps: list[dict],
+    *,
+    stop_leads: bool = False,
+    by: User | None = None,
+) -> SavedPlan:
     """Create (plan_id None) or replace a plan and its steps, in order; commits.
 
     Each step: offset_minutes, offset_from, channel, template_key, title, business_hours, and
     optionally the id of the step it edits. Only leads that start the plan from now on follow
-    the edit; touches already scheduled keep their times. Raises InvalidPlan or PlanNotFound."""
+    an edited step; touches already scheduled keep their times. A removed step is cancelled on
+    the leads where no worker has taken it yet. A plan saved switched off with `stop_leads`
+    stops the follow-up of the leads on it. Raises InvalidPlan or PlanNotFound."""
     plan = get_plan(plan_id) if plan_id is not None else None
     problems = check_plan(name, steps)
     if problems:
@@ -192,9 +219,13 @@ def save_plan(
     if plan is None:
         plan = FollowUpPlan(key=_new_key(name))
         db.session.add(plan)
+    now = now_utc()
     plan.name, plan.description, plan.active = name.strip(), description.strip(), bool(active)
-    plan.updated_at = now_utc()
+    plan.updated_at = now
+    # before the steps go: their touches lose the link to them (ON DELETE SET NULL)
+    cancelled = cancel_removed_steps(plan, _removed_step_ids(plan, steps), now, by)
     _apply_steps(plan, steps)
+    stopped = stop_leads_on(plan, now, by) if stop_leads and not plan.active else 0
     try:
         db.session.commit()
     except IntegrityError as error:  # the same new plan saved twice at once
@@ -202,7 +233,7 @@ def save_plan(
         raise InvalidPlan(
             {"name": "Saved by someone else just now; reload and try again."}
         ) from error
-    return plan
+    return SavedPlan(plan, cancelled, stopped)
 
 
 # --- rules ----------------------------------------------------------------------------------
@@ -313,6 +344,17 @@ def list_tasks(
     return list(db.session.scalars(query))
 
 
+def task_drafts(tasks: list[Touch]) -> dict[int, EmailDraft]:
+    """{touch id: draft} for the e-mail tasks that carry one, addressed to their customer."""
+    drafts = {}
+    for task in tasks:
+        if task.channel == PERSON_EMAIL and task.outcome:
+            draft = email_draft(task, task.lead.customer.email or "")
+            if draft is not None:
+                drafts[task.id] = draft
+    return drafts
+
+
 def get_task(viewer: User, touch_id: int) -> Touch:
     """A person task on a lead the viewer may see (TaskNotFound otherwise)."""
     touch = db.session.scalar(
@@ -407,6 +449,7 @@ def lead_panel_context(lead_id: int) -> dict[str, Any]:
     return {
         "cadence": cadence,
         "touches": touches,
+        "drafts": task_drafts(touches),
         "next_touch": min(pending, key=lambda t: t.due_at, default=None),
         "plans": list(
             db.session.scalars(

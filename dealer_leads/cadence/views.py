@@ -13,8 +13,13 @@ from flask_login import current_user
 
 from dealer_leads.admin.services import dealership_zone
 from dealer_leads.auth.services import role_required
-from dealer_leads.cadence import plan_services, services
-from dealer_leads.cadence.models import COUNTED_FROM_APPOINTMENT, OFFSET_FROM, STEP_CHANNELS
+from dealer_leads.cadence import plan_changes, plan_services, review, services
+from dealer_leads.cadence.models import (
+    CONFIRMATION_PLAN,
+    COUNTED_FROM_APPOINTMENT,
+    OFFSET_FROM,
+    STEP_CHANNELS,
+)
 from dealer_leads.database import now_utc
 from dealer_leads.leads.normalize import DEPARTMENTS, INTERESTS
 from dealer_leads.leads.services import LeadNotFound, get_lead, list_advisors, list_sources
@@ -27,6 +32,12 @@ STAFF = ("supervisor", "admin", "advisor")
 UNITS = {"minutes": 1, "hours": 60, "days": 24 * 60}
 AFTER_HOURS = {"": None, "yes": True, "no": False}
 REPORT_DAYS, MAX_REPORT_DAYS = 14, 366
+# Plans that an event moves a lead onto by their key, switched on or off.
+SWITCHED_TO_BY_EVENTS = {
+    CONFIRMATION_PLAN: "booking an appointment",
+    "noshow_rebook": "a no-show",
+    "owner_loyalty": "a sale",
+}
 
 
 # --- plans ----------------------------------------------------------------------------------
@@ -121,6 +132,8 @@ def _plan_page(plan, values: dict, rows: list[dict], problems: dict, status: int
         values=values,
         rows=rows,
         problems=problems,
+        leads_on_plan=plan_changes.count_leads_on(plan.id) if plan is not None else 0,
+        switched_by=SWITCHED_TO_BY_EVENTS.get(plan.key, "") if plan is not None else "",
         channels=STEP_CHANNELS,
         offset_from=OFFSET_FROM,
         from_appointment=plan is not None and plan.key in COUNTED_FROM_APPOINTMENT,
@@ -135,24 +148,46 @@ def _edit(plan_id: int | None):
     except plan_services.PlanNotFound:
         abort(404, f"There is no plan #{plan_id}.")
     if request.method == "GET":
-        values = {"name": "", "description": "", "active": True}
+        values = {"name": "", "description": "", "active": True, "stop_leads": False}
         if plan is not None:
-            values = {"name": plan.name, "description": plan.description, "active": plan.active}
+            values = {
+                "name": plan.name,
+                "description": plan.description,
+                "active": plan.active,
+                "stop_leads": False,
+            }
         return _plan_page(plan, values, [_step_row(s) for s in plan.steps] if plan else [], {})
     form = request.form
     values = {
         "name": form.get("name", ""),
         "description": form.get("description", ""),
         "active": bool(form.get("active")),
+        "stop_leads": bool(form.get("stop_leads")),
     }
     rows = _posted_steps()
     try:
-        saved = plan_services.save_plan(plan_id, **values, steps=[_step_values(r) for r in rows])
+        saved = plan_services.save_plan(
+            plan_id, **values, steps=[_step_values(r) for r in rows], by=current_user
+        )
     except plan_services.InvalidPlan as error:
         flash("The plan was not saved: see the problems below.", "error")
         return _plan_page(plan, values, rows, error.problems, 422)
-    flash(f"Plan “{saved.name}” saved; new leads follow it from now on.", "success")
+    flash(_saved_message(saved), "success")
     return redirect(url_for("cadence.plans"), 303)
+
+
+def _saved_message(saved: plan_services.SavedPlan) -> str:
+    plan, cancelled, stopped = saved.plan, saved.steps_cancelled, saved.leads_stopped
+    state = "new leads follow it from now on." if plan.active else "it is switched off."
+    told = [f"Plan “{plan.name}” saved; {state}"]
+    if cancelled:
+        steps = "1 step" if cancelled == 1 else f"{cancelled} steps"
+        verb = "was" if cancelled == 1 else "were"
+        told.append(f"Removed: {steps} still scheduled on leads already on it {verb} cancelled.")
+    if stopped:
+        leads = "1 lead" if stopped == 1 else f"{stopped} leads"
+        told.append(f"The follow-up of {leads} on it was stopped.")
+    return " ".join(told)
 
 
 @bp.route("/plans/new", methods=["GET", "POST"])
@@ -238,14 +273,17 @@ def _advisor_filter() -> int | None:
 @role_required(*STAFF)
 def tasks():
     supervising = current_user.role in SUPERVISORS
+    tasks = plan_services.list_tasks(
+        current_user,
+        scope="all" if supervising else "mine",
+        include_done=request.args.get("done") == "1",
+        advisor_id=_advisor_filter() if supervising else None,
+    )
     return render_template(
         "cadence/tasks.html",
-        tasks=plan_services.list_tasks(
-            current_user,
-            scope="all" if supervising else "mine",
-            include_done=request.args.get("done") == "1",
-            advisor_id=_advisor_filter() if supervising else None,
-        ),
+        tasks=tasks,
+        drafts=plan_services.task_drafts([t for t in tasks if t.status != "done"]),
+        flagged=review.count_flagged() if supervising else 0,
         advisors=list_advisors() if supervising else [],
         args={key: request.args.get(key, "") for key in ("advisor", "done")},
         supervising=supervising,
@@ -331,7 +369,14 @@ def missed():
     if request.args.get("format") == "csv":
         return _missed_csv(rows, start, end)
     totals = {name: sum(getattr(r, name) for r in rows) for name in ("due", "missed", "late")}
-    return render_template("cadence/missed.html", rows=rows, start=start, end=end, totals=totals)
+    return render_template(
+        "cadence/missed.html",
+        rows=rows,
+        start=start,
+        end=end,
+        totals=totals,
+        flagged=review.count_flagged(),
+    )
 
 
 # --- one lead's plan ------------------------------------------------------------------------
@@ -394,3 +439,7 @@ def _skip(lead_id: int, touch_id: int) -> None:
 @role_required(*STAFF)
 def skip(lead_id: int, touch_id: int):
     return _lead_action(lead_id, lambda: _skip(lead_id, touch_id), "Step skipped.")
+
+
+# The flagged-steps page registers its routes on this blueprint.
+from dealer_leads.cadence import review_views  # noqa: E402, F401

@@ -95,6 +95,28 @@ def test_rules_choose_used_trade_in_and_after_hours_plans(plans):
     assert first_call.due_at.astimezone(TORONTO).hour == 9  # at opening
 
 
+TRADE_IN = {"interest": "trade-in", "status": "used", "make": "Kia", "model": "Rio"}
+
+
+@pytest.mark.parametrize(
+    "vehicles, plan",
+    [
+        ([{"status": "new", "make": "Honda", "model": "CR-V"}, TRADE_IN], "new_vehicle"),
+        ([TRADE_IN, {"status": "new", "make": "Honda", "model": "CR-V"}], "new_vehicle"),
+        ([{"status": "used", "make": "Ford", "model": "Escape"}, TRADE_IN], "used_vehicle"),
+        ([{"interest": "lease", "make": "Honda", "model": "Civic"}, TRADE_IN], "new_vehicle"),
+        ([{"interest": "test-drive", "make": "Honda", "model": "Civic"}, TRADE_IN], "new_vehicle"),
+        ([TRADE_IN], "trade_in"),
+        ([{"interest": "sell", "status": "used", "make": "Mazda", "model": "3"}], "trade_in"),
+        ([], "new_vehicle"),
+    ],
+)
+def test_a_purchase_offering_a_trade_in_gets_the_purchase_plan(plans, vehicles, plan):
+    lead = _lead(vehicles=vehicles)
+    cadence = db.session.scalar(db.select(LeadCadence).where(LeadCadence.lead_id == lead.id))
+    assert cadence.plan.key == plan
+
+
 def test_auto_response_is_sent_once_and_recorded(plans, senders, make_user):
     make_user("advisor", name="Ana Advisor")
     lead = _lead()

@@ -10,8 +10,9 @@ import pytest
 from builders import ingest, lead_json
 from sqlalchemy import event, select
 
-from dealer_leads.cadence import plan_services
-from dealer_leads.cadence.defaults import ensure_default_plans
+from dealer_leads.cadence import plan_changes, plan_services
+from dealer_leads.cadence import services as cadence_services
+from dealer_leads.cadence.defaults import RULES, ensure_default_plans
 from dealer_leads.cadence.models import FollowUpPlan, LeadCadence, PlanStep, Touch
 from dealer_leads.cadence.plan_services import InvalidPlan
 from dealer_leads.extensions import db
@@ -114,7 +115,7 @@ def test_text_template_saved_by_the_plans_counts_and_365_days_is_allowed(plans):
             {"offset_minutes": "-525600", "channel": "auto_sms", "template_key": "text_day3"},
             {"offset_minutes": 525600, "channel": "task", "title": "Anniversary"},
         ],
-    )
+    ).plan
     assert [s.offset_minutes for s in plan.steps] == [-525600, 525600]
 
 
@@ -123,9 +124,9 @@ def test_text_template_saved_by_the_plans_counts_and_365_days_is_allowed(plans):
 
 def test_new_plans_get_a_key_from_their_name(plans):
     steps = [{"offset_minutes": 0, "channel": "call_task", "title": "Call at once"}]
-    first = plan_services.save_plan(None, "  Spring event!  ", "Sale days", False, steps)
-    second = plan_services.save_plan(None, "Spring event", "", True, steps)
-    third = plan_services.save_plan(None, "2026", "", True, steps)
+    first = plan_services.save_plan(None, "  Spring event!  ", "Sale days", False, steps).plan
+    second = plan_services.save_plan(None, "Spring event", "", True, steps).plan
+    third = plan_services.save_plan(None, "2026", "", True, steps).plan
     assert (first.key, second.key, third.key) == ("spring_event", "spring_event_2", "plan_2026")
     assert (first.name, first.description, first.active) == ("Spring event!", "Sale days", False)
     assert first.steps[0].offset_from == "arrival" and not first.steps[0].business_hours
@@ -166,6 +167,100 @@ def test_only_new_leads_follow_an_edit(plans, make_user):
     assert len(touches) == len(_touches(before)) - 1
 
 
+def _timeline(lead_id: int, kind: str) -> list[str]:
+    lead = db.session.get(Lead, lead_id)
+    db.session.expire(lead, ["events"])
+    return [event.summary for event in lead.events if event.kind == kind]
+
+
+def _cadence(lead_id: int) -> LeadCadence:
+    return db.session.scalar(select(LeadCadence).where(LeadCadence.lead_id == lead_id))
+
+
+def test_a_removed_step_is_cancelled_where_no_worker_has_taken_it(plans, make_user):
+    boss = make_user("supervisor", name="Sam Boss")
+    on_plan, other_plan = _new_lead(), _new_lead(vehicles=[{"status": "used", "make": "Kia"}])
+    by_title = {t.title or t.template_key: t for t in _touches(on_plan)}
+    by_title["auto_response"].status = "sent"
+    by_title["First call: within 5 minutes"].status = "open"  # already in someone's list
+    by_title["day10_email"].status = "held"  # the automatic steps of a paused plan
+    db.session.commit()
+    plan = _plan("new_vehicle")
+    removed = {"auto_response", "First call: within 5 minutes", "Day 7 call", "day10_email"}
+    steps = [s for s in _steps(plan) if (s["title"] or s["template_key"]) not in removed]
+    others_before = {t.id: t.status for t in _touches(other_plan)}
+
+    saved = plan_services.save_plan(plan.id, plan.name, "", True, steps, by=boss)
+
+    db.session.expire_all()
+    after = {t.title or t.template_key: t for t in _touches(on_plan)}
+    assert saved.steps_cancelled == 2 and saved.leads_stopped == 0
+    assert (after["Day 7 call"].status, after["day10_email"].status) == ("cancelled", "cancelled")
+    assert after["Day 7 call"].outcome == "step removed from “New-vehicle lead”"
+    assert after["auto_response"].status == "sent"
+    assert after["First call: within 5 minutes"].status == "open"
+    assert after["Day 1 call"].status == "scheduled"  # kept steps go on as they were
+    assert _timeline(on_plan, "plan_step_removed") == [
+        "Plan “New-vehicle lead” edited, step removed: Day 7 call, Automatic e-mail "
+        "(day10_email) no longer scheduled"
+    ]
+    assert db.session.get(Lead, on_plan).events[-1].user_id == boss.id
+    assert {t.id: t.status for t in _touches(other_plan)} == others_before  # used-vehicle plan
+    assert _cadence(on_plan).state == "active"
+
+
+def test_a_plan_left_with_nothing_to_do_for_a_lead_finishes(plans):
+    steps = [
+        {"offset_minutes": 60, "channel": "call_task", "title": "Call"},
+        {"offset_minutes": 120, "channel": "task", "title": "Note"},
+    ]
+    plan = plan_services.save_plan(None, "Short", "", True, steps).plan
+    lead_id = _new_lead()
+    cadence_services.switch_plan(db.session.get(Lead, lead_id), plan.key, "test", TUESDAY_10AM)
+    db.session.commit()
+    new = [{"offset_minutes": 30, "channel": "task", "title": "Something else"}]
+
+    assert plan_services.save_plan(plan.id, "Short", "", True, new).steps_cancelled == 2
+    db.session.expire_all()
+    cadence = _cadence(lead_id)
+    assert (cadence.state, cadence.reason) == ("finished", "its remaining steps were removed")
+    assert not [t for t in _touches(lead_id) if t.status == "scheduled"]  # no new step either
+
+
+def test_switching_a_plan_off_stops_its_leads_only_when_asked(plans, make_user):
+    boss = make_user("supervisor", name="Sam Boss")
+    nurtured = [_new_lead(), _new_lead()]
+    for lead_id in nurtured:
+        cadence_services.switch_plan(db.session.get(Lead, lead_id), "long_term", "t", TUESDAY_10AM)
+    cadence_services.pause_automatic(db.session.get(Lead, nurtured[1]), "replied", TUESDAY_10AM)
+    bystander = _new_lead()
+    db.session.commit()
+    plan = _plan("long_term")
+    assert plan_changes.count_leads_on(plan.id) == 2
+
+    quiet = plan_services.save_plan(plan.id, plan.name, "", False, _steps(plan))
+    db.session.expire_all()
+    assert quiet.leads_stopped == 0 and not _plan("long_term").active
+    assert [_cadence(i).state for i in nurtured] == ["active", "paused"]
+    kept_on = plan_services.save_plan(plan.id, plan.name, "", True, _steps(plan), stop_leads=True)
+    assert kept_on.leads_stopped == 0  # only a plan saved switched off stops its leads
+
+    stopped = plan_services.save_plan(
+        plan.id, plan.name, "", False, _steps(plan), stop_leads=True, by=boss
+    )
+    db.session.expire_all()
+    assert stopped.leads_stopped == 2 and plan_changes.count_leads_on(plan.id) == 0
+    for lead_id in nurtured:
+        cadence = _cadence(lead_id)
+        assert cadence.state == "stopped"
+        assert cadence.reason == "plan “Long-term nurture” switched off by Sam Boss"
+        assert {t.status for t in _touches(lead_id) if t.plan_id == plan.id} == {"cancelled"}
+        assert _timeline(lead_id, "plan_stopped") == [
+            "Follow-up stopped: plan “Long-term nurture” switched off by Sam Boss"
+        ]
+    assert _cadence(bystander).state == "active"
+
+
 def test_an_unknown_plan_is_not_found(app):
     with pytest.raises(plan_services.PlanNotFound):
         plan_services.save_plan(999, "x", "", True, [])
@@ -191,7 +286,7 @@ def test_rules_are_checked_then_replace_the_table_in_order(plans):
         "rule-3.source": "Rule 3: the source is longer than 100 characters.",
         "rule-3.after_hours": "Rule 3: any time, after hours or during hours.",
     }
-    assert len(plan_services.list_rules()) == 4  # the shipped ones, untouched
+    assert len(plan_services.list_rules()) == len(RULES)  # the shipped ones, untouched
 
     plan_services.save_rules(
         [

@@ -26,7 +26,7 @@ from dealer_leads.cadence.models import (
 from dealer_leads.cadence.outbound import Senders, senders_from_config
 from dealer_leads.extensions import db
 from dealer_leads.inventory.models import Vehicle
-from dealer_leads.leads import services
+from dealer_leads.leads import contact_services, services
 from dealer_leads.leads.models import Lead
 from dealer_leads.messaging.models import Suppression
 from dealer_leads.messaging.template_services import save_template
@@ -231,7 +231,7 @@ def test_a_call_opt_out_cancels_the_calls_and_skips_any_left_with_a_reason(sende
     boss = make_user("supervisor")
     lead = _lead()
     other = _lead()
-    services.mark_opt_out(boss, lead.id, "call", now=DAY0 + timedelta(minutes=1))
+    contact_services.mark_opt_out(boss, lead.id, "call", now=DAY0 + timedelta(minutes=1))
     calls = _touches(lead, channel="call_task")
     assert calls and {c.status for c in calls} == {"cancelled"}
     assert {t.status for t in _touches(lead, channel="auto_sms")} == {"scheduled"}

@@ -13,7 +13,7 @@ from builders import ingest, lead_json
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from dealer_leads.cadence.defaults import ensure_default_plans
+from dealer_leads.cadence.defaults import RULES, ensure_default_plans
 from dealer_leads.cadence.models import FollowUpPlan, LeadCadence, PlanRule, Touch
 from dealer_leads.extensions import db
 from dealer_leads.leads.models import Lead
@@ -32,6 +32,7 @@ PAGES = [
     ("/tasks",                            302,  200,        200,     403,       200),
     ("/tasks/missed",                     302,  200,        403,     403,       200),
     ("/tasks/missed?format=csv",          302,  200,        403,     403,       200),
+    ("/tasks/flagged",                    302,  200,        403,     403,       200),
 ]
 ACTIONS = [
     # url (POST; the lead is nobody's)    anon  supervisor  advisor  webmaster  admin
@@ -40,6 +41,10 @@ ACTIONS = [
     ("/leads/{lead}/cadence/plan",        302,  303,        404,     403,       303),
     ("/leads/{lead}/touches/{touch}/skip", 302, 303,        404,     403,       303),
     ("/tasks/{task}/done",                302,  303,        404,     403,       303),
+    ("/tasks/flagged/{flagged}/again",    302,  303,        403,     403,       303),
+    ("/tasks/flagged/{flagged}/sent",     302,  303,        403,     403,       303),
+    ("/tasks/flagged/{flagged}/dismiss",  302,  303,        403,     403,       303),
+    ("/tasks/flagged/{touch}/dismiss",    302,  404,        403,     403,       404),
 ]
 # fmt: on
 
@@ -67,15 +72,29 @@ def _local(*args) -> datetime:
     return datetime(*args, tzinfo=TORONTO).astimezone(UTC)
 
 
+def _flagged_touch(lead_id: int, status: str, outcome: str, at: datetime, **values) -> Touch:
+    """A touch the worker flagged: its outcome unknown, or failed."""
+    values.setdefault("channel", "auto_email")
+    values.setdefault("template_key", "auto_response")
+    touch = Touch(lead_id=lead_id, due_at=at, status=status, outcome=outcome, finished_at=at)
+    for name, value in values.items():
+        setattr(touch, name, value)
+    db.session.add(touch)
+    db.session.commit()
+    return touch
+
+
 @pytest.mark.parametrize("role_index, role", list(enumerate(ROLES)))
 def test_role_table(client, login_as, plans, role_index, role):
     plan_id = _plan("new_vehicle").id
     lead_id = ingest(lead_json(), now=TUESDAY_10AM).lead_id
     pending = [t for t in _touches(lead_id) if t.status == "scheduled"]
     task = Touch(lead_id=lead_id, channel="task", title="Call", due_at=TUESDAY_10AM, status="open")
+    flagged = _flagged_touch(lead_id, "unknown", "worker stopped", TUESDAY_10AM)
     db.session.add(task)
     db.session.commit()
     ids = {"plan": plan_id, "lead": lead_id, "touch": pending[-1].id, "task": task.id}
+    ids["flagged"] = flagged.id
     if role:
         login_as(role)
     for row in PAGES:
@@ -191,7 +210,7 @@ def test_a_new_plan_from_the_form_and_rows_removed(client, login_as, plans):
 def test_rules_page_saves_the_table(client, login_as, plans):
     login_as("admin")
     page = client.get("/plans/rules").get_data(as_text=True)
-    assert page.count('name="plan"') == 6  # four rules, the spare row, the row template
+    assert page.count('name="plan"') == len(RULES) + 2  # the rules, the spare row, the template
     fields = ("department", "sales_kind", "source", "interest", "after_hours", "plan")
     data = []
     for token, values in (
@@ -422,3 +441,131 @@ def test_the_confirmation_plan_counts_from_the_appointment(client, login_as, pla
     assert "after arrival" not in page and "a negative offset is before it" in page
     sales = client.get(f"/plans/{_plan('new_vehicle').id}").get_data(as_text=True)
     assert "selected>after arrival</option>" in sales and "from the appointment" not in sales
+
+
+# --- flagged steps --------------------------------------------------------------------------
+
+
+def test_flagged_steps_page_lists_what_a_person_must_decide(client, login_as, plans):
+    boss = login_as("supervisor")
+    lead_id = ingest(lead_json(), now=TUESDAY_10AM).lead_id
+    name = db.session.get(Lead, lead_id).customer.name
+    older = _flagged_touch(lead_id, "unknown", "worker stopped mid-send", TUESDAY_10AM)
+    newer = _flagged_touch(
+        lead_id,
+        "failed",
+        "550 mailbox unavailable",
+        TUESDAY_10AM + timedelta(hours=2),
+        channel="auto_sms",
+        template_key="text_intro",
+        attempts=5,
+    )
+    _flagged_touch(lead_id, "failed", "already looked at", TUESDAY_10AM, finished_by_id=boss.id)
+
+    page = client.get("/tasks/flagged").get_data(as_text=True)
+    assert page.index(f'data-touch="{newer.id}"') < page.index(f'data-touch="{older.id}"')
+    assert "already looked at" not in page  # reviewed: off the list
+    assert "worker stopped mid-send" in page and "550 mailbox unavailable" in page
+    assert f"#{lead_id} {name}" in page and "after 5 attempts" in page
+    assert "Automatic text" in page and "Automatic e-mail" in page
+    assert "Jun 02, 12:00" in page and "Jun 02, 10:00" in page  # when, dealership time
+    # "It went out" only for the one that may have gone out; "send again" and "leave it" for both
+    assert page.count("/sent") == 1 and f"/tasks/flagged/{older.id}/sent" in page
+    assert page.count("/again") == 2 and page.count("/dismiss") == 2
+
+    for url in ("/tasks/missed", "/tasks"):
+        assert "2 flagged steps to review" in client.get(url).get_data(as_text=True), url
+    assert 'href="/tasks/flagged"' in client.get("/plans").get_data(as_text=True)  # navigation
+    lead_page = client.get(f"/leads/{lead_id}").get_data(as_text=True)
+    assert f'href="/tasks/flagged#touch-{older.id}">review</a>' in lead_page
+
+
+def test_deciding_on_flagged_steps(client, login_as, plans):
+    login_as("supervisor", name="Sam Boss")
+    lead_id = ingest(lead_json(), now=TUESDAY_10AM).lead_id
+    unknown = _flagged_touch(lead_id, "unknown", "worker stopped", TUESDAY_10AM)
+    failed = _flagged_touch(lead_id, "failed", "550 no such user", TUESDAY_10AM)
+
+    response = client.post(f"/tasks/flagged/{unknown.id}/again")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/tasks/flagged")
+    again = db.session.scalar(select(Touch).where(Touch.lead_id == lead_id, Touch.id > failed.id))
+    assert (again.status, again.template_key, again.channel) == (
+        "scheduled",
+        "auto_response",
+        "auto_email",
+    )
+    client.post(f"/tasks/flagged/{unknown.id}/again")  # pressed twice: still one new touch
+    assert len(db.session.scalars(select(Touch).where(Touch.id > failed.id)).all()) == 1
+    page = client.get("/tasks/flagged").get_data(as_text=True)
+    assert "unchanged: that step was already reviewed." in page
+
+    client.post(f"/tasks/flagged/{failed.id}/sent")
+    assert "only a step whose outcome is unknown can be marked sent" in client.get(
+        "/tasks/flagged"
+    ).get_data(as_text=True)
+    client.post(f"/tasks/flagged/{failed.id}/dismiss")
+    db.session.expire_all()
+    assert db.session.get(Touch, failed.id).finished_by_id is not None
+    page = client.get("/tasks/flagged").get_data(as_text=True)
+    assert "Nothing to review" in page
+    lead_page = client.get(f"/leads/{lead_id}").get_data(as_text=True)
+    assert "Sent again by Sam Boss" in lead_page and "failed · reviewed" in lead_page
+
+
+def test_flagged_step_forms_carry_the_csrf_token(app_factory, make_user):
+    import re
+
+    app = app_factory(WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        ensure_default_plans()
+        client = app.test_client()
+        user = make_user("supervisor")
+        page = client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        client.post(
+            "/login", data={"email": user.email, "password": "password123", "csrf_token": token}
+        )
+        lead_id = ingest(lead_json(), now=TUESDAY_10AM).lead_id
+        touch = _flagged_touch(lead_id, "unknown", "worker stopped", TUESDAY_10AM)
+        page = client.get("/tasks/flagged").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        assert client.post(f"/tasks/flagged/{touch.id}/dismiss").status_code == 400
+        db.session.expire_all()
+        assert db.session.get(Touch, touch.id).finished_by_id is None
+        response = client.post(f"/tasks/flagged/{touch.id}/dismiss", data={"csrf_token": token})
+        assert response.status_code == 303
+        db.session.expire_all()
+        assert db.session.get(Touch, touch.id).finished_by_id == user.id
+
+
+# --- what a plan edit does to the leads on it -----------------------------------------------
+
+
+def test_the_editor_says_what_switching_off_does_and_can_stop_the_leads(client, login_as, plans):
+    login_as("supervisor", name="Sam Boss")
+    lead_id = ingest(lead_json(), now=TUESDAY_10AM).lead_id
+    plan = _plan("new_vehicle")
+    page = client.get(f"/plans/{plan.id}").get_data(as_text=True)
+    assert "Leads already on it keep going: their scheduled steps still happen (1 lead on it" in (
+        page
+    )
+    assert 'name="stop_leads"' in page and "also stop the follow-up of the 1 lead on it" in page
+    booked = client.get(f"/plans/{_plan('appointment_confirmation').id}").get_data(as_text=True)
+    assert "but booking an appointment still moves a lead onto it" in booked
+    assert 'name="stop_leads"' not in booked  # nobody on it: nothing to offer
+
+    data = [(k, v) for k, v in _form(plan) if k != "active"] + [("stop_leads", "1")]
+    day_7 = [t for t in _touches(lead_id) if t.title == "Day 7 call"][0]
+    data = _drop_step(data, day_7.step_id)
+    response = client.post(f"/plans/{plan.id}", data=MultiDict(data), follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "it is switched off." in page
+    assert "1 step still scheduled on leads already on it was cancelled" in page
+    assert "The follow-up of 1 lead on it was stopped." in page
+    assert _cadence(lead_id).state == "stopped"
+    assert db.session.get(Touch, day_7.id).status == "cancelled"
+
+
+def _drop_step(data: list[tuple[str, str]], step_id: int) -> list[tuple[str, str]]:
+    """The form with one step's row marked for removal."""
+    return [*data, ("remove", f"s{step_id}")]
