@@ -22,7 +22,7 @@ import re
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, tzinfo
 from pathlib import Path
 
 from flask import current_app
@@ -94,6 +94,7 @@ class PhotosNeeded:
     in_progress: int
     days_in_stock: int
     days_to_photo: int | None
+    failed: int = 0  # photos that could not be processed: to remove and take again
 
 
 # --- files -------------------------------------------------------------------------------------
@@ -306,7 +307,7 @@ def reorder_photos(vehicle_id: int, photo_ids: list[int]) -> list[VehiclePhoto]:
 
 
 def move_photo(photo_id: int, step: int) -> VehiclePhoto:
-    """Move a photo `step` places (-1 up, +1 down): the buttons for phones without drag."""
+    """Move a photo `step` places (-1 up, +1 down): the page's arrow buttons."""
     photo = get_photo(photo_id)
     photos = list_photos(photo.vehicle_id)
     index = photos.index(photo)
@@ -442,32 +443,49 @@ def photo_urls(vehicle: Vehicle) -> list[dict]:
 
 def list_photos_needed(min_photos: int, today: date) -> list[PhotosNeeded]:
     """Vehicles on the lot (in transit ones cannot be photographed yet) with fewer than
-    `min_photos` real ready photos, oldest in stock first."""
+    `min_photos` real ready photos, oldest in stock first. Failed photos count as neither real
+    nor in progress; they are shown apart, to be removed."""
     real = func.count(VehiclePhoto.id).filter(
         VehiclePhoto.status == "ready", VehiclePhoto.is_placeholder.is_(False)
     )
     busy = func.count(VehiclePhoto.id).filter(VehiclePhoto.status.in_(("pending", "processing")))
+    failed = func.count(VehiclePhoto.id).filter(VehiclePhoto.status == "failed")
     rows = db.session.execute(
-        select(Vehicle, real, busy)
+        select(Vehicle, real, busy, failed)
         .outerjoin(VehiclePhoto, VehiclePhoto.vehicle_id == Vehicle.id)
         .where(Vehicle.status.in_(ON_THE_LOT))
         .group_by(Vehicle.id)
         .having(real < min_photos)
     ).all()
     zone = dealership_zone()
-    lines = [_needed_line(vehicle, count, pending, today, zone) for vehicle, count, pending in rows]
+    lines = [_needed_line(*row, today=today, zone=zone) for row in rows]
     return sorted(lines, key=lambda line: (-line.days_in_stock, line.vehicle.id))
 
 
-def _needed_line(vehicle: Vehicle, real: int, pending: int, today: date, zone) -> PhotosNeeded:
-    stocked = vehicle.in_stock_on or vehicle.created_at.astimezone(zone).date()
-    photographed = (
-        vehicle.first_photo_at.astimezone(zone).date() if vehicle.first_photo_at else None
-    )
+def _needed_line(
+    vehicle: Vehicle, real: int, pending: int, failed: int, *, today: date, zone: tzinfo
+) -> PhotosNeeded:
     return PhotosNeeded(
         vehicle=vehicle,
         real_photos=real,
         in_progress=pending,
-        days_in_stock=max((today - stocked).days, 0),
-        days_to_photo=max((photographed - stocked).days, 0) if photographed else None,
+        days_in_stock=max((today - _stocked_on(vehicle, zone)).days, 0),
+        days_to_photo=days_to_photo(vehicle, zone),
+        failed=failed,
     )
+
+
+def days_to_photo(vehicle: Vehicle, zone: tzinfo) -> int | None:
+    """Days from the date in stock to the first real photo (None while it has none).
+
+    Reads only the vehicle's own columns, so a list of vehicles costs no query per row.
+    """
+    if vehicle.first_photo_at is None:
+        return None
+    photographed = vehicle.first_photo_at.astimezone(zone).date()
+    return max((photographed - _stocked_on(vehicle, zone)).days, 0)
+
+
+def _stocked_on(vehicle: Vehicle, zone: tzinfo) -> date:
+    """The date in stock; a vehicle without one counts from the day it was entered."""
+    return vehicle.in_stock_on or vehicle.created_at.astimezone(zone).date()

@@ -54,6 +54,7 @@ def manage(vehicle_id: int):
         thumbs={p.id: _thumb(p.derivatives) for p in gallery},
         can_manage=current_user.role in MANAGERS,
         busy=any(p.status in POLL_STATES for p in gallery),
+        failed=sum(p.status == "failed" for p in gallery),
         limits=_limits(),
     )
 
@@ -129,7 +130,7 @@ def reorder(vehicle_id: int):
 @bp.post("/inventory/<int:vehicle_id>/photos/<int:photo_id>/move")
 @role_required(*MANAGERS)
 def move(vehicle_id: int, photo_id: int):
-    """One place up or down: the buttons for phones, where dragging is awkward."""
+    """One place up or down: the buttons, for keyboards, screen readers and pages without JS."""
     step = {"up": -1, "down": 1}.get(request.form.get("direction", ""))
     if step is None:
         abort(400, "direction must be up or down")

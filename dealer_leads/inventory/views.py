@@ -6,7 +6,7 @@ pages only.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, tzinfo
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -26,6 +26,7 @@ from dealer_leads.inventory.forms import (
     vehicle_form_data,
 )
 from dealer_leads.inventory.models import CONDITIONS, Vehicle
+from dealer_leads.inventory.photo_services import ON_THE_LOT, days_to_photo
 from dealer_leads.inventory.vehicle_values import InvalidVehicle
 from dealer_leads.inventory.vpic import decode_vin
 
@@ -36,8 +37,9 @@ VIEWERS = (*MANAGERS, "advisor")
 LIST_ARGS = ("status", "condition", "make", "year_from", "year_to", "q", "per_page")
 
 
-def _today() -> date:
-    return now_utc().astimezone(dealership_zone()).date()
+def _today(zone: tzinfo) -> date:
+    """Today on the dealership's calendar."""
+    return now_utc().astimezone(zone).date()
 
 
 def _number_arg(name: str, default: int | None, high: int = 100_000) -> int | None:
@@ -67,14 +69,17 @@ def index():
         _filters(), page=_number_arg("page", 1) or 1, per_page=_number_arg("per_page", 50) or 50
     )
     page.args = {key: request.args.get(key, "") for key in LIST_ARGS}
+    zone = dealership_zone()
     return render_template(
         "inventory/list.html",
         page=page,
         args=page.args,
         statuses=STATUS_LABELS,
         conditions=CONDITIONS,
-        today=_today(),
+        today=_today(zone),
         days_in_stock=services.days_in_stock,
+        days_to_photo=lambda vehicle: days_to_photo(vehicle, zone),
+        on_the_lot=ON_THE_LOT,
         can_manage=_can_manage(),
         status_form=StatusForm(),
     )
@@ -91,10 +96,12 @@ def _vehicle_or_404(vehicle_id: int) -> Vehicle:
 @role_required(*VIEWERS)
 def detail(vehicle_id: int):
     vehicle = _vehicle_or_404(vehicle_id)
+    zone = dealership_zone()
     return render_template(
         "inventory/detail.html",
         vehicle=vehicle,
-        days=services.days_in_stock(vehicle, _today()),
+        days=services.days_in_stock(vehicle, _today(zone)),
+        days_to_photo=days_to_photo(vehicle, zone),
         statuses=STATUS_LABELS,
         can_manage=_can_manage(),
         status_form=StatusForm(status=vehicle.status),

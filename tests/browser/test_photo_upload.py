@@ -152,3 +152,183 @@ def test_drag_and_drop_reorders_on_a_desktop(page, make_user, browser_problems):
     assert [photo.id for photo in list_photos(vehicle_id)] == [second, first]
     db.session.close()
     assert browser_problems == []
+
+
+# --- a finger on a phone -----------------------------------------------------------------------
+
+
+def vehicle_with_photos(
+    colors, extra: tuple[str, bytes] | None = None, process: bool = True
+) -> tuple[int, list[int]]:
+    """A vehicle on the lot with photos (one per colour, then `extra`), processed unless told
+    otherwise; the vehicle's id and the photo ids."""
+    from dealer_leads.inventory.photo_services import add_photos
+
+    vehicle = Vehicle(vin="JTMW1RFV5KD067890", make="Toyota", model="RAV4", status="available")
+    db.session.add(vehicle)
+    db.session.commit()
+    files = [(f"lot-{n}.jpg", lot_photo(color)) for n, color in enumerate(colors)]
+    if extra:
+        files.append(extra)
+    ids = [photo.id for photo in add_photos(vehicle.id, files, None).stored]
+    if process:
+        process_pending_photos()
+    vehicle_id = vehicle.id
+    db.session.close()
+    return vehicle_id, ids
+
+
+class Finger:
+    """Touches the screen through Chromium's input pipeline (CDP), as a phone's touchscreen does:
+    the page gets real touch and pointer events (pointerType "touch"), and the browser itself
+    decides whether the gesture scrolls the page."""
+
+    def __init__(self, page: Page):
+        self.page = page
+        self.cdp = page.context.new_cdp_session(page)
+
+    def _touch(self, kind: str, x: float, y: float) -> None:
+        points = [] if kind == "touchEnd" else [{"x": x, "y": y, "radiusX": 6, "radiusY": 6}]
+        self.cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+    def drag(self, start: tuple[float, float], end: tuple[float, float], steps: int = 15) -> None:
+        self._touch("touchStart", *start)
+        self.page.wait_for_timeout(80)
+        for step in range(1, steps + 1):
+            x = start[0] + (end[0] - start[0]) * step / steps
+            y = start[1] + (end[1] - start[1]) * step / steps
+            self._touch("touchMove", x, y)
+            self.page.wait_for_timeout(16)
+        self._touch("touchEnd", *end)
+
+
+def centre(page: Page, selector: str) -> tuple[float, float]:
+    box = page.locator(selector).bounding_box()
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+
+def test_a_finger_drags_a_photo_by_its_handle_to_a_new_place(
+    open_page, make_user, browser_problems, artifacts_dir
+):
+    supervisor = make_user("supervisor").email
+    vehicle_id, (first, second, third) = vehicle_with_photos(
+        [(200, 30, 30), (30, 160, 60), (30, 60, 200)]
+    )
+    phone = open_page(viewport=PHONE, has_touch=True, is_mobile=True)
+    sign_in(phone, supervisor)
+    phone.goto(f"/inventory/{vehicle_id}/photos")
+    expect(phone.locator("#gallery .drag-handle")).to_have_count(3)
+    expect(phone.locator(f"#photo-{third} .drag-handle")).to_be_visible()
+    assert phone.evaluate("matchMedia('(pointer: coarse)').matches")  # a touch screen
+
+    # The first row's top just below the top of the screen: the third photo's handle, at the
+    # top of the second row, is then on the screen too.
+    top = phone.locator(f"#photo-{first}").bounding_box()["y"]
+    phone.evaluate(f"window.scrollBy(0, {top - 120})")
+    handle = centre(phone, f"#photo-{third} .drag-handle")
+    first_box = phone.locator(f"#photo-{first}").bounding_box()
+    onto_first = (first_box["x"] + 20, first_box["y"] + 100)  # its left half
+    assert handle[1] < PHONE["height"] - 60, "the handle is off the screen or at its edge"
+
+    Finger(phone).drag(handle, onto_first)
+
+    expect(phone.locator(f"#photo-{third} .photo-number")).to_have_text("1")  # saved, re-drawn
+    expect(phone.locator(f"#photo-{third} .badge", has_text="Hero")).to_be_visible()
+    assert gallery_ids(phone) == [third, first, second]
+    assert [photo.id for photo in list_photos(vehicle_id)] == [third, first, second]
+    db.session.close()
+    expect(phone.locator(".photo-card.lifted")).to_have_count(0)
+    phone.screenshot(path=artifacts_dir / "photos-phone-dragged.png", full_page=True)
+    assert browser_problems == []
+
+
+def test_a_finger_elsewhere_on_a_photo_scrolls_the_page_and_moves_nothing(
+    open_page, make_user, browser_problems
+):
+    supervisor = make_user("supervisor").email
+    colors = [(20 * n, 90, 90) for n in range(6)]
+    vehicle_id, ids = vehicle_with_photos(colors)
+    phone = open_page(viewport=PHONE, has_touch=True, is_mobile=True)
+    sign_in(phone, supervisor)
+    phone.goto(f"/inventory/{vehicle_id}/photos")
+    phone.locator(f"#photo-{ids[2]}").scroll_into_view_if_needed()
+    before = phone.evaluate("window.scrollY")
+    x, y = centre(phone, f"#photo-{ids[2]} .photo-frame")
+
+    Finger(phone).drag((x, y), (x, y - 250))
+
+    phone.wait_for_function(f"window.scrollY > {before + 100}")
+    phone.wait_for_timeout(300)  # long enough for a wrongly saved order to reach the server
+    assert [photo.id for photo in list_photos(vehicle_id)] == ids
+    db.session.close()
+    assert gallery_ids(phone) == ids
+    assert browser_problems == []
+
+
+def test_a_damaged_photo_says_why_and_is_removed_with_one_tap(
+    open_page, make_user, browser_problems
+):
+    supervisor = make_user("supervisor").email
+    truncated = ("cut.jpg", lot_photo((5, 5, 5))[:2000])
+    vehicle_id, (good, damaged) = vehicle_with_photos(
+        [(200, 30, 30)], extra=truncated, process=False
+    )
+    phone = open_page(viewport=PHONE, has_touch=True, is_mobile=True)
+    sign_in(phone, supervisor)
+    phone.goto(f"/inventory/{vehicle_id}/photos")
+    expect(phone.locator("#gallery [data-status=pending]")).to_have_count(2)
+    expect(phone.locator("#gallery-failures [role=alert]")).to_have_count(0)
+
+    assert process_pending_photos() == 2  # the header passed; the worker finds the damage
+    db.session.close()
+
+    card = phone.locator(f"#photo-{damaged}")  # the page polls, and shows the failure
+    expect(card).to_contain_text("Could not be processed")
+    expect(card.locator(".photo-error")).to_contain_text("truncated")
+    expect(phone.locator("#gallery-failures [role=alert]")).to_contain_text(
+        "1 photo could not be processed"
+    )
+    expect(card.locator(".drag-handle")).to_have_count(0)
+    expect(phone.locator(f"#photo-{good} .badge", has_text="Hero")).to_be_visible()
+
+    card.get_by_role("button", name=re.compile("Remove photo 2")).tap()  # no dialog to confirm
+
+    expect(phone.locator(".flash-success")).to_contain_text("Photo deleted")
+    expect(phone.locator(f"#photo-{damaged}")).to_have_count(0)
+    expect(phone.locator("#gallery-failures [role=alert]")).to_have_count(0)
+    assert [photo.id for photo in list_photos(vehicle_id)] == [good]
+    db.session.close()
+    assert browser_problems == []
+
+
+@pytest.mark.parametrize("pointer", ["mouse", "pen"])
+def test_a_mouse_or_pen_drags_a_photo_by_its_handle(
+    open_page, make_user, browser_problems, pointer
+):
+    supervisor = make_user("supervisor").email
+    vehicle_id, (first, second, third) = vehicle_with_photos([(9, 9, 9), (90, 9, 9), (9, 90, 9)])
+    page = open_page()
+    sign_in(page, supervisor)
+    page.goto(f"/inventory/{vehicle_id}/photos")
+    cdp = page.context.new_cdp_session(page)
+    start = centre(page, f"#photo-{first} .drag-handle")
+    box = page.locator(f"#photo-{third}").bounding_box()
+    end = (box["x"] + box["width"] - 10, box["y"] + 60)  # the right half of the last photo
+
+    def mouse(kind: str, x: float, y: float, buttons: int) -> None:
+        event = {"type": kind, "x": x, "y": y, "button": "left", "buttons": buttons}
+        cdp.send("Input.dispatchMouseEvent", event | {"pointerType": pointer, "clickCount": 1})
+
+    mouse("mouseMoved", *start, 0)
+    mouse("mousePressed", *start, 1)
+    for step in range(1, 11):
+        x = start[0] + (end[0] - start[0]) * step / 10
+        mouse("mouseMoved", x, start[1] + (end[1] - start[1]) * step / 10, 1)
+        page.wait_for_timeout(16)
+    mouse("mouseReleased", *end, 0)
+
+    expect(page.locator(f"#photo-{first} .photo-number")).to_have_text("3")
+    assert gallery_ids(page) == [second, third, first]
+    assert [photo.id for photo in list_photos(vehicle_id)] == [second, third, first]
+    db.session.close()
+    assert browser_problems == []

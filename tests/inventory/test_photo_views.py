@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from itertools import count
 from pathlib import Path
 
@@ -284,6 +284,104 @@ def test_gallery_actions_refuse_bad_input_and_other_vehicles_photos(client, logi
     assert client.post(f"{base}/{theirs[0]}/delete").status_code == 404
     assert client.post(f"{base}/{theirs[0]}/hero").status_code == 404
     assert _order(vehicle) == mine and _order(other) == theirs
+
+
+def _card(page: str, photo_id: int) -> str:
+    """The HTML of one photo's card on the photos page."""
+    return re.search(rf'<li [^>]*id="photo-{photo_id}".*?</li>', page, re.S).group(0)
+
+
+def _good_and_damaged(vehicle: Vehicle) -> tuple[int, int]:
+    """A good photo and a truncated JPEG (its header passes the upload check), both processed."""
+    cut = jpeg((1, 1, 1), size=(800, 600))[:900]
+    files = [("good.jpg", jpeg()), ("cut.jpg", cut)]
+    good, damaged = (p.id for p in services.add_photos(vehicle.id, files, None).stored)
+    photo_jobs.process_pending_photos()
+    return good, damaged
+
+
+def test_a_failed_photo_says_why_and_has_a_one_tap_remove(client, login_as, vehicle):
+    login_as("supervisor")
+    good, damaged = _good_and_damaged(vehicle)
+    url = f"/inventory/{vehicle.id}/photos"
+
+    page = client.get(url).get_data(as_text=True)
+
+    assert re.search(r'role="alert">\s*1 photo could not be processed', page)
+    card = _card(page, damaged)
+    assert "Could not be processed" in card and "truncated or damaged" in card
+    remove = re.search(
+        r'<form method="post" action="([^"]+)">((?!</form>).)*>Remove</button>', card, re.S
+    )
+    assert remove and remove.group(1) == f"{url}/{damaged}/delete"
+    assert "data-confirm" not in card  # one tap: nothing of it was ever published
+    assert "Move photo" not in card and "Make hero" not in card and "stock image" not in card
+    assert 'draggable="true"' not in card and "drag-handle" not in card
+    assert "drag-handle" in _card(page, good)
+    services.reorder_photos(vehicle.id, [damaged, good])  # the hero is the first *ready* photo
+    good_card = _card(client.get(url).get_data(as_text=True), good)
+    assert "Hero" in good_card and "Make hero" not in good_card
+
+    response = client.post(f"{url}/{damaged}/delete")
+
+    assert response.status_code == 303
+    assert _order(vehicle) == [good]
+    page = client.get(url).get_data(as_text=True)
+    assert "could not be processed" not in page.lower() and 'role="alert"' not in page
+
+
+def test_advisors_see_why_a_photo_failed_but_cannot_remove_it(client, login_as, vehicle):
+    login_as("advisor")
+    _, damaged = _good_and_damaged(vehicle)
+
+    page = client.get(f"/inventory/{vehicle.id}/photos").get_data(as_text=True)
+
+    assert "1 photo could not be processed" in page and "Remove it" not in page
+    card = _card(page, damaged)
+    assert "truncated or damaged" in card and "<button" not in card
+
+
+def test_photos_needed_does_not_count_failed_photos(client, login_as):
+    one_real = make_vehicle(in_stock_on=date(2025, 1, 5))
+    only_failed = make_vehicle(in_stock_on=date(2025, 1, 6))
+    _good_and_damaged(one_real)
+    cut = jpeg((2, 2, 2), size=(800, 600))[:900]
+    services.add_photos(only_failed.id, [("cut.jpg", cut)], None)
+    photo_jobs.process_pending_photos()
+    login_as("supervisor")
+
+    def row(page: str, vehicle: Vehicle) -> str:
+        found = re.search(rf"<tr>(?:(?!</tr>).)*{vehicle.vin}.*?</tr>", page, re.S)
+        return found.group(0) if found else ""
+
+    page = client.get("/inventory/photos-needed?min=2").get_data(as_text=True)
+    assert "1 of 2" in row(page, one_real) and "1 failed" in row(page, one_real)
+    assert "processing" not in row(page, one_real)
+    assert "0 of 2" in row(page, only_failed) and "1 failed" in row(page, only_failed)
+    assert "none yet" in row(page, only_failed)  # a failed photo does not stop the clock
+
+    page = client.get("/inventory/photos-needed?min=1").get_data(as_text=True)
+    assert row(page, one_real) == ""  # its one real photo is enough; the failed one is no debt
+    assert "0 of 1" in row(page, only_failed)
+    [line] = [r for r in services.list_photos_needed(1, date(2025, 2, 1)) if r.failed]
+    assert (line.vehicle.id, line.real_photos, line.in_progress) == (only_failed.id, 0, 0)
+
+
+def test_vehicle_page_counts_days_to_the_first_real_photo(client, login_as):
+    photographed = make_vehicle(in_stock_on=date(2025, 1, 10))
+    failed_only = make_vehicle(in_stock_on=date(2025, 1, 10))
+    services.add_photos(photographed.id, [("a.jpg", jpeg())], None)
+    services.add_photos(failed_only.id, [("cut.jpg", jpeg((3, 3, 3), (800, 600))[:900])], None)
+    photo_jobs.process_pending_photos(now=datetime(2025, 1, 14, 16, 0, tzinfo=UTC))
+    login_as("advisor")
+
+    def days_to_photo(vehicle: Vehicle) -> str:
+        page = client.get(f"/inventory/{vehicle.id}").get_data(as_text=True)
+        cell = re.search(r'<dd class="days-to-photo">(.*?)</dd>', page, re.S).group(1)
+        return " ".join(re.sub(r"<[^>]+>", "", cell).split())
+
+    assert days_to_photo(photographed).startswith("4 days first real photo Jan 14, 2025")
+    assert days_to_photo(failed_only).startswith("no photos yet,")
 
 
 def test_photos_needed_report(client, login_as):

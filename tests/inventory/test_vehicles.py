@@ -356,10 +356,55 @@ def test_list_is_newest_in_stock_first_with_days_in_stock(client, login_as):
     assert "/inventory/new" not in page  # advisors only look
 
 
+def test_vehicle_page_shows_days_to_photo_on_the_lots_calendar(client, login_as):
+    login_as("advisor")
+    photographed = make_vehicle(23, in_stock_on=date(2026, 1, 1))
+    # 10 pm on Jan 4 at the dealership (Toronto), already Jan 5 in UTC
+    photographed.first_photo_at = datetime(2026, 1, 5, 3, 0, tzinfo=UTC)
+    today = now_utc().astimezone(dealership_zone()).date()
+    waiting = make_vehicle(24, in_stock_on=today - timedelta(days=9))
+    coming = make_vehicle(25, in_stock_on=None, status="in_transit")
+    db.session.commit()
+
+    def days_to_photo(vehicle: Vehicle) -> str:
+        page = client.get(f"/inventory/{vehicle.id}").get_data(as_text=True)
+        cell = re.search(r'<dd class="days-to-photo">(.*?)</dd>', page, re.S).group(1)
+        return " ".join(re.sub(r"<[^>]+>", "", cell).split())
+
+    assert days_to_photo(photographed) == "3 days first real photo Jan 04, 2026"
+    assert days_to_photo(waiting) == "no photos yet, 9 days in stock"
+    assert days_to_photo(coming) == "no photos yet"
+
+
+def test_list_shows_days_to_photo(client, login_as):
+    login_as("supervisor")
+    today = now_utc().astimezone(dealership_zone()).date()
+    photographed = make_vehicle(26, in_stock_on=today - timedelta(days=30))
+    photographed.first_photo_at = now_utc() - timedelta(days=26)
+    waiting = make_vehicle(27, in_stock_on=today - timedelta(days=5))
+    coming = make_vehicle(28, in_stock_on=None, status="in_transit")
+    db.session.commit()
+
+    page = client.get("/inventory/").get_data(as_text=True)
+
+    def cell(vehicle: Vehicle) -> str:
+        row = re.search(rf'<tr data-vehicle="{vehicle.id}">(.*?)</tr>', page, re.S).group(1)
+        found = re.search(r'<td data-label="Days to photo">(.*?)</td>', row, re.S).group(1)
+        return re.sub(r"<[^>]+>", "", found).strip()
+
+    assert "<th>Days to photo</th>" in page
+    assert cell(photographed) == "4"
+    assert cell(waiting) == "no photos yet"
+    assert cell(coming) == "—"  # not on the lot: nothing to photograph yet
+
+
 def test_list_pages_with_a_constant_query_count(client, login_as):
     login_as("supervisor")
     for n in range(60):
-        make_vehicle(100 + n)
+        vehicle = make_vehicle(100 + n)
+        if n % 2:  # half photographed: the days to photo come from the vehicle's own row
+            vehicle.first_photo_at = datetime(2026, 11, 1, 15, 0, tzinfo=UTC)
+    db.session.commit()
     statements: list[str] = []
     listener = lambda *args: statements.append(args[2])  # noqa: E731
     event.listen(db.engine, "before_cursor_execute", listener)
@@ -369,7 +414,9 @@ def test_list_pages_with_a_constant_query_count(client, login_as):
             db.session.remove()
             statements.clear()
             response = client.get(f"/inventory/?per_page={size}&page=1")
-            assert response.get_data(as_text=True).count("data-vehicle=") == size
+            page = response.get_data(as_text=True)
+            assert page.count("data-vehicle=") == size
+            assert page.count('data-label="Days to photo"') == size
             counts.append(len(statements))
     finally:
         event.remove(db.engine, "before_cursor_execute", listener)
