@@ -11,8 +11,13 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from dealer_leads.leads.contact_services import (
+    CONSENT_CHANNELS,
+    CONSENT_METHODS,
+    OPT_OUT_CHANNELS,
+)
 from dealer_leads.leads.models import LEAD_STATUSES
-from dealer_leads.leads.services import CALL_OUTCOMES, OPT_OUT_CHANNELS
+from dealer_leads.leads.services import CALL_OUTCOMES
 
 MANUAL_SOURCES = ("Phone", "Walk-in", "Chat", "Referral", "Other")
 
@@ -84,3 +89,11 @@ class ContactForm(FlaskForm):
 
 class OptOutForm(FlaskForm):
     channel = SelectField("Opt out of", choices=dict(OPT_OUT_CHANNELS))
+
+
+class ConsentForm(FlaskForm):
+    """The customer told a person they want texts or e-mail: which, and how they said so."""
+
+    channel = SelectField("Customer gave express consent to", choices=dict(CONSENT_CHANNELS))
+    method = SelectField("How", choices=dict(CONSENT_METHODS))
+    note = StringField("Note (required for other)", validators=[Length(max=200)])

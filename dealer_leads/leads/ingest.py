@@ -10,13 +10,14 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import case, func, or_, text
 from sqlalchemy.exc import IntegrityError
 
 from dealer_leads.admin.services import get_dealership
 from dealer_leads.auth.models import User
-from dealer_leads.cadence.services import pause_automatic, start_plan
+from dealer_leads.cadence.services import open_task, pause_automatic, start_plan
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
 from dealer_leads.inventory.models import Vehicle
@@ -152,7 +153,7 @@ def _process_once(
     if raw is not None:
         inbound.raw, inbound.request_hash = raw, body_hash(raw)
     try:
-        prospects = parse(inbound.raw) if parse else parse_payload(inbound.channel, inbound.raw)
+        prospects = (parse or _reader(inbound.channel))(inbound.raw)
     except InvalidPayload as error:
         _mark_failed(inbound, error)
         raise
@@ -161,6 +162,17 @@ def _process_once(
     inbound.response = {"results": [result.as_dict() for result in results]}
     db.session.commit()
     return results
+
+
+def _reader(channel: str) -> Callable[[bytes], list[LeadIn]]:
+    """The channel's parser. E-mail is read with the staff directory at hand: mail from staff,
+    re-run from the review queue, must not make a member of staff a customer."""
+    if channel == "email":
+        # Imported here: the mailbox service imports this module.
+        from dealer_leads.messaging.mailbox_services import prospects_in_email
+
+        return prospects_in_email
+    return partial(parse_payload, channel)
 
 
 def _mark_failed(inbound: InboundPayload, error: InvalidPayload) -> None:
@@ -191,11 +203,14 @@ def ingest_lead(
         known = _known_source(source.lower(), provider_id) if provider_id else None
         if known is None:
             customer, customer_rule, replaced = _match_or_create_customer(contact, prospect)
+            kept = _kept_contact(customer, contact)
             department, routing_rule = route_department(prospect)
             window = timedelta(days=dealership.duplicate_window_days)
             open_lead = _open_lead_within(customer, department, now - window)
     if known is not None:
         return _same_provider_id(known.lead, source, provider_id, inbound, now, warnings)
+    if kept:
+        warnings.append(kept)
     if open_lead is not None:
         rule = (
             "resend of an open lead"
@@ -203,6 +218,7 @@ def ingest_lead(
             else (f"repeat inquiry within {window.days} days while lead is open")
         )
         _note_replaced_email(open_lead, replaced, customer.email, inbound, now)
+        _note_kept_contact(open_lead, kept, contact, inbound, now)
         return _repeat_inquiry(
             open_lead, prospect, source, provider_id, inbound, now, warnings, rule
         )
@@ -235,6 +251,7 @@ def ingest_lead(
             requested_at=prospect.requested_at.isoformat() if prospect.requested_at else None,
         )
         _note_replaced_email(lead, replaced, customer.email, inbound, now)
+        _note_kept_contact(lead, kept, contact, inbound, now)
         if by is not None and by.role == "advisor" and by.is_active:
             # An advisor entering their own walk-in or phone call keeps the customer.
             set_assignee(lead, by, by=by, rule="entered by the advisor", at=now)
@@ -400,6 +417,42 @@ def _note_replaced_email(
     )
 
 
+def _kept_contact(customer: Customer, contact: NormalContact) -> str:
+    """A note naming what the inquiry gave that differs from the matched customer's stored
+    e-mail, name or phone (kept: staff may have corrected them; the lead page's contact form
+    changes them), or '' when nothing differs."""
+    given = []
+    if contact.email_valid and contact.email and customer.email not in ("", contact.email):
+        given.append(f"e-mail ({contact.email})")
+    names = ((contact.first_name, customer.first_name), (contact.last_name, customer.last_name))
+    if any(new and old and new.casefold() != old.casefold() for new, old in names):
+        given.append(f"name ({' '.join(n for n in (contact.first_name, contact.last_name) if n)})")
+    if contact.phone_valid and contact.phone and customer.phone not in ("", contact.phone):
+        given.append(f"phone ({contact.phone})")
+    if not given:
+        return ""
+    what = f"{', '.join(given[:-1])} and {given[-1]}" if len(given) > 1 else given[0]
+    return f"The inquiry gave a different {what}; kept the stored {'ones' if given[1:] else 'one'}"
+
+
+def _note_kept_contact(
+    lead: Lead, note: str, contact: NormalContact, inbound: InboundPayload, now: datetime
+) -> None:
+    if not note:
+        return
+    record_event(
+        lead,
+        "contact_differs",
+        note,
+        at=now,
+        email=contact.email,
+        phone=contact.phone,
+        first_name=contact.first_name,
+        last_name=contact.last_name,
+        inbound_id=inbound.id,
+    )
+
+
 def _open_lead_within(customer: Customer, department: str, since: datetime) -> Lead | None:
     if customer.id is None:
         return None
@@ -461,10 +514,20 @@ def _repeat_inquiry(
         comments=prospect.comments[:2000],
     )
     record_implied_consent(lead.customer, "inquiry", now, source=f"inquiry via {source}")
-    pause_automatic(lead, f"new inquiry from {source}", now)
+    _alert_someone(lead, f"new inquiry from {source}", now)
     db.session.flush()
     warnings.append(f"added to open lead #{lead.id} ({rule})")
     return IntakeResult(lead.id, lead.customer_id, True, warnings, rule=rule)
+
+
+def _alert_someone(lead: Lead, reason: str, now: datetime) -> None:
+    """Pause the automatic follow-up with a task for the assignee to answer; with nothing to
+    pause or nobody assigned, still a task due now (an unassigned one waits in the supervisor's
+    task list), so the customer is not left waiting."""
+    assigned = lead.assigned_to_id is not None
+    paused = pause_automatic(lead, reason, now, alert=assigned)
+    if not (paused and assigned):
+        open_task(lead, f"Respond: {reason}", now)
 
 
 def _new_lead(

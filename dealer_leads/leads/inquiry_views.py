@@ -15,16 +15,26 @@ from flask import (
 )
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from dealer_leads.admin.services import get_dealership
 from dealer_leads.auth.services import role_required
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import csrf, limiter
 from dealer_leads.leads.channels import InvalidPayload, decode_form
+from dealer_leads.leads.contact_services import record_web_form_consent
 from dealer_leads.leads.form_retries import set_aside_corrected_attempts
 from dealer_leads.leads.ingest import process_inbound, store_inbound
 
 bp = Blueprint("inquiry", __name__)
 
 HONEYPOT = "website"  # hidden from people by CSS; bots fill every field
+TEXT_CONSENT = "sms_consent"  # the "Text me about my inquiry" box; never ticked in advance
+# Shown beside the box and kept on the lead's timeline as what the customer agreed to (TCPA:
+# express written consent, not a condition of purchase; CASL: who asks, and how to withdraw).
+TEXT_CONSENT_STATEMENT = (
+    "By ticking this box I agree that {dealer} may send me text messages, including automated "
+    "ones, about my inquiry at the phone number above. Consent is not a condition of purchase. "
+    "Msg & data rates may apply. Reply STOP to stop, HELP for help."
+)
 
 
 def _signer() -> URLSafeSerializer:
@@ -48,6 +58,15 @@ def _spam_reason(form: dict[str, str]) -> str:
     return ""
 
 
+def text_consent_statement() -> str:
+    """The consent statement beside the box, with the dealership's name."""
+    return TEXT_CONSENT_STATEMENT.format(dealer=get_dealership().name or "the dealership")
+
+
+def _ticked(form: dict[str, str]) -> bool:
+    return form.get(TEXT_CONSENT, "").strip().lower() in ("yes", "on", "1", "true")
+
+
 def _wants_json() -> bool:
     return (
         request.accept_mimetypes.best == "application/json" or request.args.get("format") == "json"
@@ -65,6 +84,9 @@ def _page(form: dict, errors: dict | None = None, status: int = 200):
                 embed=embed,
                 ts=_signer().dumps(str(time.time())),
                 honeypot=HONEYPOT,
+                text_consent=TEXT_CONSENT,
+                text_consent_ticked=_ticked(form),
+                text_consent_statement=text_consent_statement(),
             ),
             status,
         )
@@ -114,8 +136,9 @@ def submit():
     inbound = store_inbound(
         "form", raw, content_type=request.content_type or "", source_ip=request.remote_addr or ""
     )
+    received_at = now_utc()
     try:
-        results = process_inbound(inbound.id)
+        results = process_inbound(inbound.id, now=received_at)
     except InvalidPayload as error:
         if _wants_json():
             body = {
@@ -128,6 +151,15 @@ def submit():
             return jsonify(body), 422
         return _page(fields, error.fields or {"form": error.message}, 422)
     set_aside_corrected_attempts(inbound.id, fields, now_utc())
+    if _ticked(fields):
+        # After intake, which owns its transaction: the lead and customer exist now.
+        record_web_form_consent(
+            results[0].lead_id,
+            results[0].customer_id,
+            fields.get("phone", ""),
+            text_consent_statement(),
+            received_at,
+        )
     return _thanks(results[0].lead_id)
 
 
@@ -147,4 +179,10 @@ def thanks():
 @role_required("webmaster", "admin", "supervisor")
 def embed_code():
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
-    return render_template("inquiry/embed_code.html", base=base, honeypot=HONEYPOT)
+    return render_template(
+        "inquiry/embed_code.html",
+        base=base,
+        honeypot=HONEYPOT,
+        text_consent=TEXT_CONSENT,
+        text_consent_statement=text_consent_statement(),
+    )

@@ -131,6 +131,25 @@ def normalize_phone(raw: str, region: str = "US") -> tuple[str, bool]:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), True
 
 
+# North American numbers do not tell a mobile from a landline, so "either" has to count.
+_TEXTABLE_TYPES = (
+    phonenumbers.PhoneNumberType.MOBILE,
+    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+)
+
+
+def may_receive_texts(phone: str) -> bool:
+    """Whether a phone in E.164 is valid and may be a mobile (not a known landline, toll-free
+    or premium number)."""
+    try:
+        number = phonenumbers.parse(phone or "", None)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) in (
+        _TEXTABLE_TYPES
+    )
+
+
 _PHONE_PREFERENCE = ("cellphone", "mobile", "cell", "voice", "phone", "home", "work", "business")
 
 

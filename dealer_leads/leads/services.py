@@ -9,9 +9,10 @@ from urllib.parse import urlencode
 from sqlalchemy import and_, exists, func, or_, select, text
 from sqlalchemy.orm import joinedload, selectinload
 
-from dealer_leads.admin.services import get_dealership
 from dealer_leads.auth.models import User
-from dealer_leads.cadence.services import on_status_change, pause_automatic, stop
+from dealer_leads.cadence.models import Touch
+from dealer_leads.cadence.plan_services import OPEN_TASK_STATES, PERSON_CHANNELS
+from dealer_leads.cadence.services import on_status_change, pause_automatic
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
 from dealer_leads.leads.ingest import IntakeResult, process_inbound, store_inbound
@@ -23,10 +24,13 @@ from dealer_leads.leads.models import (
     Lead,
     LeadVehicle,
 )
-from dealer_leads.leads.normalize import clean_text, normalize_email, normalize_phone, normalize_vin
+from dealer_leads.leads.normalize import (
+    normalize_vin,
+)
 from dealer_leads.leads.timeline import record_event, set_assignee
-from dealer_leads.messaging.bounces import is_bounced
-from dealer_leads.messaging.consent import record_implied_consent, withdraw
+from dealer_leads.messaging.consent import (
+    record_implied_consent,
+)
 
 CALL_OUTCOMES = {
     "reached": "Reached the customer",
@@ -84,6 +88,7 @@ class QueuePage:
     awaiting: int = 0
     args: dict = field(default_factory=dict)
     total_exact: bool = True
+    overdue_ids: set[int] = field(default_factory=set)  # leads with a person task past due
 
     @property
     def pages(self) -> int:
@@ -184,7 +189,33 @@ def list_queue(viewer: User, filters: QueueFilters, page: int = 1, per_page: int
             .offset(rest_offset)
             .limit(per_page - len(ids))
         ).all()
-    return QueuePage(_load_leads(ids), total, page, per_page, awaiting, total_exact=total < limit)
+    return QueuePage(
+        _load_leads(ids),
+        total,
+        page,
+        per_page,
+        awaiting,
+        total_exact=total < limit,
+        overdue_ids=_with_overdue_tasks(ids, now_utc()),
+    )
+
+
+def _with_overdue_tasks(ids: list[int], now: datetime) -> set[int]:
+    """Which of these leads have a person task (call, e-mail to write) open past its due
+    time: one query for the whole page, served by the touches' (lead_id, due_at) index."""
+    if not ids:
+        return set()
+    query = (
+        select(Touch.lead_id)
+        .where(
+            Touch.lead_id.in_(ids),
+            Touch.due_at < now,
+            Touch.channel.in_(PERSON_CHANNELS),
+            Touch.status.in_(OPEN_TASK_STATES),
+        )
+        .distinct()
+    )
+    return set(db.session.scalars(query))
 
 
 def _load_leads(ids: list[int]) -> list[Lead]:
@@ -267,7 +298,7 @@ def get_lead(viewer: User, lead_id: int) -> Lead:
     return lead
 
 
-def _lead_for_update(viewer: User, lead_id: int) -> Lead:
+def lead_for_update(viewer: User, lead_id: int) -> Lead:
     lead = get_lead(viewer, lead_id)
     if lead.merged_into_id:
         raise InvalidAction(f"lead #{lead_id} was merged into lead #{lead.merged_into_id}")
@@ -287,7 +318,7 @@ def assign_lead(viewer: User, lead_id: int, advisor_id: int | None) -> Lead:
     """Give the lead to an advisor (or nobody); recorded on the timeline."""
     if viewer.role not in SUPERVISING_ROLES:
         raise InvalidAction("only the supervisor assigns leads")
-    lead = _lead_for_update(viewer, lead_id)
+    lead = lead_for_update(viewer, lead_id)
     set_assignee(lead, _advisor(advisor_id), by=viewer, rule="assigned by hand")
     db.session.commit()
     return lead
@@ -323,7 +354,7 @@ def log_call(
     if outcome not in CALL_OUTCOMES:
         raise InvalidAction(f"unknown call outcome {outcome!r}")
     now = now or now_utc()
-    lead = _lead_for_update(viewer, lead_id)
+    lead = lead_for_update(viewer, lead_id)
     mark_responded(lead, now)
     summary = f"Call: {CALL_OUTCOMES[outcome]}" + (f" — {notes.strip()}" if notes.strip() else "")
     record_event(lead, "call", summary, user=viewer, at=now, outcome=outcome, notes=notes[:2000])
@@ -341,7 +372,7 @@ def add_note(viewer: User, lead_id: int, text: str) -> Lead:
     text = text.strip()
     if not text:
         raise InvalidAction("the note is empty")
-    lead = _lead_for_update(viewer, lead_id)
+    lead = lead_for_update(viewer, lead_id)
     record_event(lead, "note", text[:500], user=viewer, text=text[:5000])
     db.session.commit()
     return lead
@@ -369,7 +400,7 @@ def change_status(
     reason = reason.strip()[:200]
     if status == "lost" and not reason:
         raise InvalidAction("say why the lead was lost")
-    lead = _lead_for_update(viewer, lead_id)
+    lead = lead_for_update(viewer, lead_id)
     if lead.status == status:
         raise InvalidAction(f"the lead is {status} already")
     now = now or now_utc()
@@ -429,92 +460,3 @@ def discard_inbound(viewer: User, inbound_id: int) -> InboundPayload:
     inbound.error = f"{inbound.error}\nDiscarded by {viewer.name}.".strip()
     db.session.commit()
     return inbound
-
-
-OPT_OUT_CHANNELS = {"email": "e-mail", "sms": "texts", "call": "calls", "all": "everything"}
-
-
-def mark_opt_out(viewer: User, lead_id: int, channel: str, now: datetime | None = None) -> Lead:
-    """A person records that the customer asked for no more e-mail, texts, calls or anything."""
-    if channel not in OPT_OUT_CHANNELS:
-        raise InvalidAction(f"unknown channel {channel!r}")
-    now = now or now_utc()
-    lead = _lead_for_update(viewer, lead_id)
-    customer = lead.customer
-    address = customer.email if channel == "email" else customer.phone
-    if channel == "all":
-        address = customer.email or customer.phone
-    if not address:
-        raise InvalidAction("the customer has no address on that channel")
-    withdraw(address, channel, source="staff", reason=f"marked by {viewer.name}", at=now)
-    record_event(
-        lead,
-        "opt_out",
-        f"Opted out of {OPT_OUT_CHANNELS[channel]} (marked by staff)",
-        user=viewer,
-        at=now,
-        channel=channel,
-    )
-    if channel == "all":
-        stop(lead, "opted out of all messages", now, by=viewer)
-    db.session.commit()
-    return lead
-
-
-def update_contact(
-    viewer: User, lead_id: int, email: str, phone: str, now: datetime | None = None
-) -> Lead:
-    """Correct the customer's e-mail and phone (a bounced address, a wrong number): the
-    supervisor or the lead's own advisor. A changed value is normalised as intake does and must
-    be valid; a new address clears the not-valid mark, unless it bounced itself."""
-    lead = _lead_for_update(viewer, lead_id)
-    if viewer.role not in SUPERVISING_ROLES and lead.assigned_to_id != viewer.id:
-        raise InvalidAction("only the supervisor or the lead's advisor corrects the contact")
-    customer = lead.customer
-    new_email, new_phone = _corrected_contact(customer, email, phone)
-    old = {"old_email": customer.email, "old_phone": customer.phone}
-    changes = []
-    if new_email != customer.email:
-        bounced = is_bounced(new_email)
-        customer.email, customer.email_valid = new_email, not bounced
-        note = " (it bounced before: no e-mail goes to it)" if bounced else ""
-        changes.append(f"e-mail {old['old_email'] or '—'} → {new_email or '—'}{note}")
-    if new_phone != customer.phone:
-        customer.phone, customer.phone_valid = new_phone, True
-        changes.append(f"phone {old['old_phone'] or '—'} → {new_phone or '—'}")
-    if not changes:
-        raise InvalidAction("the e-mail and phone are as they were")
-    summary = f"Contact corrected: {'; '.join(changes)}"
-    record_event(
-        lead,
-        "contact_changed",
-        summary,
-        user=viewer,
-        at=now or now_utc(),
-        new_email=new_email,
-        new_phone=new_phone,
-        **old,
-    )
-    db.session.commit()
-    return lead
-
-
-def _corrected_contact(customer: Customer, email: str, phone: str) -> tuple[str, str]:
-    """The e-mail and phone to keep: a value left as stored stays as it is (even one marked not
-    valid); a changed one must read as a valid address or number."""
-    email, phone = clean_text(email, 254), clean_text(phone, 40)
-    problems: dict[str, str] = {}
-    new_email, new_phone = customer.email, customer.phone
-    if email != customer.email:
-        new_email, valid = normalize_email(email)
-        if not valid:
-            problems["email"] = f"{email!r} is not a valid e-mail address"
-    if phone != customer.phone:
-        new_phone, valid = normalize_phone(phone, get_dealership().country or "US")
-        if not valid:
-            problems["phone"] = f"{phone!r} is not a phone number that can be called"
-    if not problems and not (new_email or new_phone):
-        problems["email"] = "give an e-mail address or a phone number"
-    if problems:
-        raise InvalidContact(problems)
-    return new_email, new_phone

@@ -12,12 +12,14 @@ from dealer_leads.admin.services import dealership_zone
 from dealer_leads.appointments.views import lead_panel_context as appointment_panel_context
 from dealer_leads.auth.services import role_required
 from dealer_leads.cadence.plan_services import count_overdue_tasks, lead_panel_context
-from dealer_leads.leads import services
+from dealer_leads.database import now_utc
+from dealer_leads.leads import contact_services, services
 from dealer_leads.leads.channels import RERUNNABLE_CHANNELS, InvalidPayload
 from dealer_leads.leads.forms import (
     AssignForm,
     BulkAssignForm,
     CallForm,
+    ConsentForm,
     ContactForm,
     DiscardForm,
     ManualLeadForm,
@@ -29,6 +31,7 @@ from dealer_leads.leads.forms import (
 from dealer_leads.leads.ingest import InboundAlreadyHandled, process_inbound
 from dealer_leads.leads.models import LEAD_STATUSES
 from dealer_leads.leads.normalize import DEPARTMENTS
+from dealer_leads.messaging.consent import get_consent_states
 
 bp = Blueprint("leads", __name__, url_prefix="/leads")
 
@@ -145,6 +148,8 @@ def detail(lead_id: int):
         note=NoteForm(),
         status_form=StatusForm(status=lead.status),
         opt_out=OptOutForm(),
+        consent_form=ConsentForm(),
+        consent_states=get_consent_states(lead.customer, now_utc()),
         **lead_panel_context(lead.id),
         **appointment_panel_context(lead),
     )
@@ -206,7 +211,7 @@ def edit_contact(lead_id: int):
         abort(400, _invalid(form))
     return _act(
         lead_id,
-        lambda: services.update_contact(
+        lambda: contact_services.update_contact(
             current_user, lead_id, form.email.data or "", form.phone.data or ""
         ),
         "Contact corrected.",
@@ -330,6 +335,22 @@ def opt_out(lead_id: int):
         abort(400, _invalid(form))
     return _act(
         lead_id,
-        lambda: services.mark_opt_out(current_user, lead_id, form.channel.data),
+        lambda: contact_services.mark_opt_out(current_user, lead_id, form.channel.data),
         "Opt-out recorded: it applies at once.",
+    )
+
+
+@bp.route("/<int:lead_id>/consent", methods=["POST"])
+@role_required(*STAFF)
+def record_consent(lead_id: int):
+    """The customer gave express consent to texts or e-mail to a person (phone, signed form)."""
+    form = ConsentForm()
+    if not form.validate_on_submit():
+        abort(400, _invalid(form))
+    return _act(
+        lead_id,
+        lambda: contact_services.record_consent_given(
+            current_user, lead_id, form.channel.data, form.method.data, form.note.data or ""
+        ),
+        "Consent recorded.",
     )

@@ -8,7 +8,7 @@ also cancels at once the follow-up steps still to come on that channel.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
@@ -243,7 +243,15 @@ def record_implied_consent(
 
 
 def record_express_consent(customer_id: int, channel: str, source: str, at: datetime) -> Consent:
-    """Express consent (a ticked box, a signed form, a spoken yes noted by staff)."""
+    """Express consent (a ticked box, a signed form, a spoken yes noted by staff). Commits."""
+    consent = add_express_consent(customer_id, channel, source, at)
+    db.session.commit()
+    return consent
+
+
+def add_express_consent(customer_id: int, channel: str, source: str, at: datetime) -> Consent:
+    """`record_express_consent` without the commit, for a caller that records the lead's
+    timeline line in the same transaction (flushes)."""
     if channel not in CHANNELS:
         raise InvalidChannel(f"unknown channel {channel!r}")
     if db.session.get(Customer, customer_id) is None:
@@ -252,8 +260,18 @@ def record_express_consent(customer_id: int, channel: str, source: str, at: date
         customer_id=customer_id, channel=channel, kind="express", source=source[:200], given_at=at
     )
     db.session.add(consent)
-    db.session.commit()
+    db.session.flush()
     return consent
+
+
+def lift_opt_out(address: str, channel: str) -> list[tuple[str, str]]:
+    """Lift the address's opt-out of one channel (an "all" one keeps its other channels), for
+    a customer who gave express consent again to a person. Flushes; returns what was lifted."""
+    if channel == "all":
+        raise InvalidChannel("lift one channel at a time")
+    removed = _lift(_checked(address, channel), (channel,))
+    db.session.flush()
+    return removed
 
 
 def is_suppressed(address: str, channel: str) -> bool:
@@ -295,3 +313,91 @@ def contact_window(phone: str, now: datetime) -> datetime:
     )
     quiet = rules.quiet_hours_from_settings(start, end, dealership_zone().key)
     return rules.next_allowed_contact(now, quiet, rules.recipient_zones(phone))
+
+
+CHANNEL_LABELS = {"email": "E-mail", "sms": "Texts", "call": "Calls"}
+
+
+@dataclass(frozen=True)
+class ChannelState:
+    """What the lead page shows of one channel: the address, its opt-out, the consents that
+    hold now (or the implied one that ran out), and whether automatic messages may go."""
+
+    channel: str
+    address: str
+    opted_out: Suppression | None
+    express: Consent | None
+    implied: Consent | None
+    expired: Consent | None
+    decision: Decision
+
+    @property
+    def label(self) -> str:
+        return CHANNEL_LABELS[self.channel]
+
+
+def get_consent_states(customer: Customer, now: datetime) -> list[ChannelState]:
+    """Consent and opt-out per channel for one customer, under the dealership's regime. Two
+    queries: the customer's consents, and the opt-outs of their addresses (stored as intake
+    normalised them, as `withdraw` keys them)."""
+    rows = list(db.session.scalars(db.select(Consent).filter_by(customer_id=customer.id)))
+    addresses = {"email": customer.email or "", "sms": customer.phone or ""}
+    addresses["call"] = addresses["sms"]
+    wanted = {address for address in addresses.values() if address}
+    blocks = db.session.scalars(db.select(Suppression).where(Suppression.address.in_(wanted)))
+    opt_outs = {(row.address, row.channel): row for row in blocks}
+    current = regime()
+    return [
+        _channel_state(
+            channel,
+            addresses[channel],
+            opt_outs.get((addresses[channel], channel))
+            or opt_outs.get((addresses[channel], "all")),
+            [row for row in rows if row.channel == channel and row.given_at <= now],
+            current,
+            now,
+        )
+        for channel in CHANNELS
+    ]
+
+
+def _channel_state(
+    channel: str,
+    address: str,
+    opted_out: Suppression | None,
+    rows: list[Consent],
+    current_regime: str,
+    now: datetime,
+) -> ChannelState:
+    live = [row for row in rows if _holds(row, now)]
+    express = max((r for r in live if r.kind == "express"), key=_given, default=None)
+    implied = max((r for r in live if r.kind == "implied"), key=_lasts, default=None)
+    ran_out = [r for r in rows if r.kind == "implied" and r.withdrawn_at is None]
+    expired = None if implied else max(ran_out, key=_lasts, default=None)
+    if address:
+        facts = [
+            ConsentFact(r.channel, r.kind, r.given_at, r.expires_at, r.withdrawn_at) for r in rows
+        ]
+        decision = rules.consent_allows(
+            current_regime,
+            channel,
+            facts,
+            now=now,
+            responding_to_inquiry=False,
+            suppressed=opted_out is not None,
+        )
+    else:
+        decision = Decision(False, f"no {'e-mail address' if channel == 'email' else 'phone'}")
+    return ChannelState(channel, address, opted_out, express, implied, expired, decision)
+
+
+def _holds(row: Consent, now: datetime) -> bool:
+    return row.withdrawn_at is None and (row.expires_at is None or now < row.expires_at)
+
+
+def _given(row: Consent) -> datetime:
+    return row.given_at
+
+
+def _lasts(row: Consent) -> datetime:
+    return row.expires_at or datetime.max.replace(tzinfo=UTC)

@@ -2,7 +2,10 @@
 flagged (and moved when a folder is set). Nothing is ever deleted.
 
 How far the folder was read (its UIDVALIDITY and the last UID handled) is a row in the
-database, so a restarted worker goes on where it stopped. A message over the size limit is
+database, so a restarted worker goes on where it stopped. Messages are read in batches; each
+batch is flagged (or moved) once its messages are handled, and only then does the position
+pass it: a worker stopped in between hands the batch over again on the next poll, where the
+handler knows each message as a duplicate, and flags it then. A message over the size limit is
 not downloaded: only its header section is fetched and handed over with its real size.
 """
 
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import imaplib
+import logging
 import re
 import ssl
 from collections.abc import Callable, Mapping
@@ -18,6 +22,8 @@ from datetime import datetime
 
 from dealer_leads.extensions import db
 from dealer_leads.messaging.models import MailboxState
+
+log = logging.getLogger(__name__)
 
 _UID = re.compile(rb"\bUID (\d+)")
 _SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
@@ -113,12 +119,13 @@ def _poll(imap: imaplib.IMAP4, settings: ImapSettings, handle: Handler, now: dat
     uidvalidity = int((imap.response("UIDVALIDITY")[1] or [b"0"])[0] or 0)
     state, result = _state(settings.mailbox), PollResult()
     if state.uidvalidity != uidvalidity:
-        # A new UIDVALIDITY renumbers the folder: read it all again (Message-IDs dedupe).
+        # A new UIDVALIDITY renumbers the folder: read it all again (the handler knows every
+        # message it stored, by Message-ID or by a hash of its bytes).
         result.restarted = state.uidvalidity != 0
         state.uidvalidity, state.last_uid = uidvalidity, 0
     state.polled_at = now
     db.session.commit()
-    last = state.last_uid
+    last, move = state.last_uid, _move_command(imap, settings)
     uids = [uid for uid in _search(imap, f"UID {last + 1}:*") if uid > last]
     for start in range(0, len(uids), settings.batch):
         chunk = uids[start : start + settings.batch]
@@ -126,14 +133,14 @@ def _poll(imap: imaplib.IMAP4, settings: ImapSettings, handle: Handler, now: dat
         small = [uid for uid in chunk if sizes.get(uid, 0) <= settings.max_bytes]
         bodies = _fetch(imap, small, "BODY.PEEK[]")
         bodies.update(_fetch(imap, [u for u in chunk if u not in small], "BODY.PEEK[HEADER]"))
-        for uid in chunk:
-            if uid in bodies:  # a message expunged meanwhile by someone else is skipped
-                result.results.append(handle(bodies[uid], uid, sizes.get(uid, 0)))
-                result.handled += 1
-            state = _state(settings.mailbox)  # the handler commits or rolls back
-            state.last_uid = uid
-            db.session.commit()
-        _mark(imap, [uid for uid in chunk if uid in bodies], settings)
+        handled = [uid for uid in chunk if uid in bodies]  # expunged meanwhile: skipped
+        for uid in handled:
+            result.results.append(handle(bodies[uid], uid, sizes.get(uid, 0)))
+            result.handled += 1
+        _mark(imap, handled, settings, move)  # before the position passes them
+        state = _state(settings.mailbox)  # the handler commits or rolls back
+        state.last_uid = chunk[-1]
+        db.session.commit()
     return result
 
 
@@ -194,17 +201,35 @@ def _fetch(
     return found
 
 
-def _mark(imap: imaplib.IMAP4, uids: list[int], settings: ImapSettings) -> None:
-    """Flag what was handled; move it when a folder is set (MOVE, else a copy: never delete)."""
+def _mark(imap: imaplib.IMAP4, uids: list[int], settings: ImapSettings, move: str) -> None:
+    """Flag handled messages; with `move` (MOVE, or COPY where the server has no MOVE: never
+    delete) put them in the folder set for them.
+
+    A refusal is logged, not raised: the messages are handled already, and a flag or folder the
+    server will not take must not hold up the messages after them. A lost connection raises."""
     if not uids:
         return
+    steps = []
     if settings.flags.strip():
-        imap.uid("STORE", _uid_set(uids), "+FLAGS.SILENT", f"({settings.flags.strip()})")
-    if settings.move_to:
-        command = "MOVE" if "MOVE" in _capabilities(imap) else "COPY"
-        typ, data = imap.uid(command, _uid_set(uids), quote(settings.move_to))
+        steps.append(("STORE", "+FLAGS.SILENT", f"({settings.flags.strip()})"))
+    if move:
+        steps.append((move, quote(settings.move_to)))
+    for command, *args in steps:
+        try:
+            typ, data = imap.uid(command, _uid_set(uids), *args)
+        except imaplib.IMAP4.abort:
+            raise
+        except imaplib.IMAP4.error as error:  # a BAD answer
+            typ, data = "BAD", error
         if typ != "OK":
-            raise MailboxError(f"cannot {command.lower()} to {settings.move_to!r}: {data!r}")
+            log.warning("leads mailbox: %s of UID %s refused: %r", command, _uid_set(uids), data)
+
+
+def _move_command(imap: imaplib.IMAP4, settings: ImapSettings) -> str:
+    """MOVE, or COPY on a server without it, when handled messages go to a folder; else ''."""
+    if not settings.move_to:
+        return ""
+    return "MOVE" if "MOVE" in _capabilities(imap) else "COPY"
 
 
 def _capabilities(imap: imaplib.IMAP4) -> set[str]:

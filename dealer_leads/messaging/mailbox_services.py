@@ -10,7 +10,8 @@
 - or "needs review" (stored as failed) for a person to read.
 
 Nothing here ever answers a message, so automatic replies and bounces cannot start a loop. The
-same Message-ID received twice (two polls, a provider retry) is acted on once.
+same Message-ID received twice (two polls, a provider retry) is acted on once; a message with no
+Message-ID is recognised by a hash of its bytes.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from dealer_leads.auth.models import User
 from dealer_leads.cadence import services as cadence
 from dealer_leads.extensions import db
 from dealer_leads.leads.channels import InvalidPayload
-from dealer_leads.leads.ingest import process_inbound, store_inbound
+from dealer_leads.leads.ingest import body_hash, process_inbound, store_inbound
 from dealer_leads.leads.models import InboundPayload, Lead, LeadEvent
 from dealer_leads.leads.normalize import LeadIn
 from dealer_leads.leads.timeline import record_event
@@ -47,7 +48,7 @@ from dealer_leads.messaging.mail_in import (
     read_mail_once,
     split_quoted,
 )
-from dealer_leads.messaging.mail_leads import forwarded_inquiry
+from dealer_leads.messaging.mail_leads import forwarded_inquiry, leads_from_email
 from dealer_leads.messaging.mailbox_forwards import Forwarded, forwarded_original
 from dealer_leads.messaging.models import OutboundMessage
 from dealer_leads.messaging.senders import MailSender
@@ -99,15 +100,17 @@ def receive_email(
     does not download a message over the limit); `sender` forwards department inquiries."""
     size, limit = max(full_size or 0, len(raw)), max_email_bytes()
     too_large = size > limit
+    kept = header_block(raw) if too_large else raw
     message_id = _message_id(raw, too_large)
-    key = f"email:{message_id}"[:200] if message_id else None
+    key = _duplicate_key(message_id, kept)
     earlier = _earlier_copy(key, api_key_id)
     if earlier is not None:
-        return MailOutcome(earlier.id, "duplicate", detail=f"Message-ID <{message_id}> seen")
+        seen = f"Message-ID <{message_id}>" if message_id else "the same message"
+        return MailOutcome(earlier.id, "duplicate", detail=f"{seen} seen")
     try:
         inbound = store_inbound(
             "email",
-            header_block(raw) if too_large else raw,
+            kept,
             content_type=CONTENT_TYPE,
             source_ip=source_ip,
             api_key_id=api_key_id,
@@ -136,6 +139,14 @@ def _message_id(raw: bytes, too_large: bool) -> str:
     except Exception:  # storing the message matters more than recognising it
         log.exception("could not read the Message-ID of a received e-mail")
         return ""
+
+
+def _duplicate_key(message_id: str, kept: bytes) -> str:
+    """What recognises a message received again: its Message-ID, else a hash of the bytes kept
+    (a message without one, read again after a restart or a new UIDVALIDITY, is the same)."""
+    if message_id:
+        return f"email:{message_id}"[:200]
+    return f"email-sha256:{body_hash(kept)}"
 
 
 def _earlier_copy(key: str | None, api_key_id: int | None = None) -> InboundPayload | None:
@@ -218,27 +229,45 @@ def staff_member(*addresses: str) -> User | None:
     return db.session.scalar(query.limit(1))
 
 
+def staff_inquiry(raw: bytes, mail: InMail, staff: User) -> tuple[LeadIn, Forwarded]:
+    """Mail from a member of staff: the customer's message they forwarded, as an inquiry from
+    that customer. Anything else raises InvalidPayload naming them, so it waits for a person:
+    a member of staff never becomes a customer nor gets the first response."""
+    reason = f"sent by staff ({staff.name})"
+    original = forwarded_original(raw, mail)
+    if original is None:
+        raise InvalidPayload(reason)
+    ours = {_our_address()} - {""}
+    if staff_member(*original.addresses) is not None or ours & set(original.addresses):
+        raise InvalidPayload(f"{reason}; the original is ours too")
+    try:
+        return forwarded_inquiry(mail, original), original
+    except InvalidPayload as error:
+        raise InvalidPayload(f"{reason}: {error.message}", error.fields) from error
+
+
+def prospects_in_email(raw: bytes) -> list[LeadIn]:
+    """The intake service's reader of the e-mail channel: `leads_from_email`, with mail from
+    staff held to `staff_inquiry`, so a message re-run from the review queue is judged as it
+    was on arrival."""
+    mail = read_mail_once(raw)
+    if not mail.adf_documents:
+        staff = staff_member(mail.from_address, mail.reply_to)
+        if staff is not None:
+            return [staff_inquiry(raw, mail, staff)[0]]
+    return leads_from_email(raw)
+
+
 def _from_staff(
     inbound: InboundPayload, mail: InMail, staff: User, now: datetime, sender: MailSender | None
 ) -> MailOutcome:
     """A customer's message forwarded by staff is taken in for that customer; anything else from
-    staff waits for a person: a member of staff never becomes a customer nor gets the first
-    response."""
-    reason = f"sent by staff ({staff.name})"
-    original = forwarded_original(inbound.raw, mail)
-    if original is None:
-        return _needs_review(inbound, "needs_review", reason)
-    ours = {_our_address()} - {""}
-    if staff_member(*original.addresses) is not None or ours & set(original.addresses):
-        return _needs_review(inbound, "needs_review", f"{reason}; the original is ours too")
-
-    def parse(raw: bytes) -> list[LeadIn]:
-        try:
-            return [forwarded_inquiry(mail, original)]
-        except InvalidPayload as error:
-            raise InvalidPayload(f"{reason}: {error.message}", error.fields) from error
-
-    outcome = _intake(inbound, mail, "inquiry", now, sender, parse=parse)
+    staff waits for review."""
+    try:
+        prospect, original = staff_inquiry(inbound.raw, mail, staff)
+    except InvalidPayload as error:
+        return _needs_review(inbound, "needs_review", error.message)
+    outcome = _intake(inbound, mail, "inquiry", now, sender, parse=lambda raw: [prospect])
     _note_forwarder(outcome, staff, original, now)
     return outcome
 

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 UNKNOWN_NUMBER = "no customer with this number"
 STOP_EVERYTHING = "STOPALL"
+REPLY_REASON = "customer texted back"
 # Provider delivery states in the order they happen; a late report never moves a text back.
 DELIVERY_ORDER = {
     "accepted": 0,
@@ -123,7 +124,8 @@ def handle_sms_reply(
 
     The reply goes on the timeline. "C" or "YES" confirms the lead's next visit and the
     reminders go on; anything else pauses the automatic follow-up, with a task for the
-    assignee to answer.
+    assignee to answer. With nothing to pause or nobody assigned, the task is still opened (an
+    unassigned one waits in the supervisor's task list), so the text is never left unanswered.
     """
     from dealer_leads.appointments.confirmations import confirm_by_text
 
@@ -139,7 +141,10 @@ def handle_sms_reply(
     )
     if confirm_by_text(lead, body, now):
         return
-    cadence.pause_automatic(lead, "customer texted back", now)
+    assigned = lead.assigned_to_id is not None
+    paused = cadence.pause_automatic(lead, REPLY_REASON, now, alert=assigned)
+    if not (paused and assigned):
+        cadence.open_task(lead, f"Respond: {REPLY_REASON}", now)
     db.session.flush()
 
 

@@ -6,6 +6,9 @@ from datetime import timedelta
 import pytest
 from builders import ingest, lead_json
 
+from dealer_leads.cadence.defaults import ensure_default_plans
+from dealer_leads.cadence.models import Touch
+from dealer_leads.cadence.services import get_cadence
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
 from dealer_leads.inventory.models import Vehicle
@@ -178,3 +181,124 @@ def test_script_and_sql_are_stored_as_text(app):
     assert lead.customer.first_name == nasty and lead.comments == nasty
     assert db.session.scalar(db.select(db.func.count(LeadSource.id))) == 1
     assert db.session.scalar(db.select(db.func.count(Customer.id))) == 1
+
+
+# --- a known customer giving other details --------------------------------------------------
+
+STORED = {"first_name": "Bob", "last_name": "Smith", "email": "bob@old.example"}
+PHONE = "416-363-0199"
+
+
+def _open_tasks(lead: Lead) -> list[Touch]:
+    query = db.select(Touch).where(
+        Touch.lead_id == lead.id, Touch.channel == "task", Touch.status == "open"
+    )
+    return [t for t in db.session.scalars(query) if t.title.startswith("Respond:")]
+
+
+def _kinds(lead: Lead, *kinds: str) -> list[LeadEvent]:
+    return [event for event in lead.events if event.kind in kinds]
+
+
+def test_a_repeat_inquiry_with_another_email_and_name_keeps_the_stored_ones_and_says_so(app):
+    now = now_utc()
+    first = ingest(lead_json(customer=STORED | {"phone": PHONE}), now=now - timedelta(days=2))
+    given = {"first_name": "Robert", "last_name": "Smith", "email": "Robert@New.example"}
+    again = ingest(lead_json(customer=given | {"phone": PHONE}), now=now)
+    note = (
+        "The inquiry gave a different e-mail (robert@new.example) and name (Robert Smith); "
+        "kept the stored ones"
+    )
+    assert again.duplicate and again.lead_id == first.lead_id
+    assert note in again.warnings
+    lead = _lead(first)
+    customer = lead.customer
+    assert (customer.first_name, customer.email) == ("Bob", "bob@old.example")
+    (event,) = _kinds(lead, "contact_differs")
+    assert event.summary == note
+    assert (event.data["email"], event.data["first_name"]) == ("robert@new.example", "Robert")
+    assert lead.events[-1].kind == "repeat_inquiry"
+
+
+def test_a_new_lead_of_a_customer_matched_by_phone_notes_the_other_email(app):
+    now = now_utc()
+    old = ingest(lead_json(customer=STORED | {"phone": PHONE}), now=now - timedelta(days=60))
+    given = STORED | {"email": "bobby@new.example", "phone": f"+1 {PHONE}"}
+    new = ingest(lead_json(customer=given), now=now)
+    note = "The inquiry gave a different e-mail (bobby@new.example); kept the stored one"
+    assert not new.duplicate and new.customer_id == old.customer_id
+    assert note in new.warnings
+    lead = _lead(new)
+    assert lead.customer.email == "bob@old.example"  # the first response goes there
+    assert note in lead.warnings
+    assert [e.summary for e in _kinds(lead, "contact_differs")] == [note]
+
+
+def test_a_known_email_with_another_name_and_phone_is_noted(app):
+    ingest(lead_json(customer=STORED | {"phone": PHONE}))
+    result = ingest(lead_json(customer=STORED | {"first_name": "Rob", "phone": "647-363-0100"}))
+    assert (
+        "The inquiry gave a different name (Rob Smith) and phone (+16473630100); "
+        "kept the stored ones"
+    ) in result.warnings
+    assert _lead(result).customer.phone == "+14163630199"
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        STORED | {"first_name": "BOB", "email": "BOB@old.example"},  # the same, other case
+        {"first_name": "Bob", "email": "bob@old.example"},  # less given than stored
+        STORED | {"email": "not an address"},  # unusable: flagged as such, nothing to keep
+    ],
+    ids=["case", "partial", "invalid"],
+)
+def test_the_same_or_less_is_not_a_difference(app, given):
+    ingest(lead_json(customer=STORED | {"phone": PHONE}))
+    result = ingest(lead_json(customer=given | {"phone": PHONE}))
+    assert not [w for w in result.warnings if "different" in w]
+    assert not _kinds(_lead(result), "contact_differs")
+
+
+def test_a_bounced_email_is_still_replaced_without_a_difference_noted(app):
+    first = ingest(lead_json(customer=STORED | {"phone": PHONE}))
+    _lead(first).customer.email_valid = False
+    db.session.commit()
+    again = ingest(lead_json(customer=STORED | {"email": "bob@new.example", "phone": PHONE}))
+    lead = _lead(again)
+    assert lead.customer.email == "bob@new.example"
+    assert _kinds(lead, "contact_changed") and not _kinds(lead, "contact_differs")
+    assert not [w for w in again.warnings if "different" in w]
+
+
+# --- a repeat inquiry alerts someone ----------------------------------------------------------
+
+
+def test_a_repeat_inquiry_on_an_unassigned_lead_opens_a_task_for_the_supervisor(app):
+    ensure_default_plans()
+    now = now_utc()
+    customer = STORED | {"phone": PHONE}
+    first = ingest(lead_json(customer=customer), now=now - timedelta(hours=3))
+    lead = _lead(first)
+    assert lead.assigned_to_id is None and get_cadence(lead.id)[0].state == "active"
+    ingest(lead_json(source="CarGurus", customer=customer), now=now)
+    assert get_cadence(lead.id)[0].state == "paused"
+    (task,) = _open_tasks(lead)
+    assert task.title == "Respond: new inquiry from CarGurus"
+    assert (task.assigned_to_id, task.due_at) == (None, now)
+    ingest(lead_json(source="TrueCar", customer=customer), now=now)  # nothing left to pause
+    assert [t.title for t in _open_tasks(lead)] == [
+        "Respond: new inquiry from CarGurus",
+        "Respond: new inquiry from TrueCar",
+    ]
+
+
+def test_a_repeat_inquiry_on_an_assigned_lead_gives_the_advisor_one_task(app, make_user):
+    ensure_default_plans()
+    advisor = make_user("advisor")
+    now = now_utc()
+    customer = STORED | {"phone": PHONE}
+    lead = _lead(ingest(lead_json(customer=customer), now=now - timedelta(hours=3)))
+    ingest(lead_json(source="CarGurus", customer=customer), now=now)
+    (task,) = _open_tasks(lead)
+    assert (task.title, task.assigned_to_id) == ("Respond: new inquiry from CarGurus", advisor.id)

@@ -2,7 +2,9 @@
 
 import re
 import time
+from datetime import timedelta
 
+import pytest
 from itsdangerous import URLSafeSerializer
 
 from dealer_leads.extensions import db
@@ -191,3 +193,125 @@ def test_someone_else_failing_from_the_same_address_stays_for_review(client):
 
     assert client.post("/inquiry", data=PERSON).status_code == 303
     assert count_needs_review() == 2
+
+
+# --- "Text me about my inquiry": express consent to texts from the form ----------------------
+
+
+def _us_dealership(app_factory):
+    """An app whose dealership follows the US rules: automatic texts need express consent."""
+    app = app_factory(DEALERSHIP_COUNTRY="US", DEALERSHIP_NAME="Lakeside Honda")
+    return app, app.test_client()
+
+
+def _sms_consents(customer_id: int):
+    from dealer_leads.messaging.models import Consent
+
+    query = db.select(Consent).filter_by(customer_id=customer_id, channel="sms", kind="express")
+    return list(db.session.scalars(query))
+
+
+def test_the_text_box_is_unticked_with_the_consent_statement_beside_it(app_factory):
+    app, client = _us_dealership(app_factory)
+    with app.app_context():
+        page = client.get("/inquiry").get_data(as_text=True)
+    box = re.search(r'<input type="checkbox" name="sms_consent"[^>]*>', page)
+    assert box and "checked" not in box.group(0)
+    assert "Text me about my inquiry" in page
+    statement = re.search(r'id="text-consent-statement">([^<]+)<', page).group(1)
+    for words in ("Lakeside Honda", "not a condition of purchase", "Msg &amp; data rates", "STOP"):
+        assert words in statement
+
+
+def test_a_ticked_box_with_a_mobile_records_express_consent_that_lets_texts_go(app_factory):
+    from dealer_leads.messaging.consent import may_contact
+
+    app, client = _us_dealership(app_factory)
+    with app.app_context():
+        response = client.post("/inquiry", data={**PERSON, "sms_consent": "yes"})
+        assert response.status_code == 303
+        lead = db.session.scalar(db.select(Lead))
+        [consent] = _sms_consents(lead.customer_id)
+        assert consent.source == "web form" and consent.given_at == lead.received_at
+        event = next(e for e in lead.events if e.kind == "consent")
+        assert "+14165552671" in event.summary
+        assert "not a condition of purchase" in event.data["statement"]
+        assert "Lakeside Honda" in event.data["statement"]
+        later = lead.received_at + timedelta(days=3)  # not an answer to the inquiry any more
+        decision = may_contact(lead.customer, "sms", now=later, responding_to_inquiry=False)
+        assert decision.allowed, decision.reason
+
+
+def test_without_the_box_no_express_consent_and_no_automatic_texts_under_us_rules(app_factory):
+    from dealer_leads.messaging.consent import may_contact
+
+    app, client = _us_dealership(app_factory)
+    with app.app_context():
+        assert client.post("/inquiry", data=PERSON).status_code == 303
+        lead = db.session.scalar(db.select(Lead))
+        assert _sms_consents(lead.customer_id) == []
+        assert not any(e.kind == "consent" for e in lead.events)
+        later = lead.received_at + timedelta(days=3)
+        assert not may_contact(lead.customer, "sms", now=later, responding_to_inquiry=False).allowed
+
+
+@pytest.mark.parametrize(
+    "phone, why",
+    [
+        ("", "no mobile number was given"),
+        ("1-800-555-0199", "no mobile number was given"),  # toll-free
+        ("+33 1 42 68 53 00", "no mobile number was given"),  # a Paris landline
+        ("555", "no mobile number was given"),
+    ],
+)
+def test_a_ticked_box_without_a_mobile_records_no_consent_and_says_why(app_factory, phone, why):
+    app, client = _us_dealership(app_factory)
+    with app.app_context():
+        data = {**PERSON, "phone": phone, "sms_consent": "yes"}
+        assert client.post("/inquiry", data=data).status_code == 303
+        lead = db.session.scalar(db.select(Lead))
+        assert _sms_consents(lead.customer_id) == []
+        [event] = [e for e in lead.events if e.kind == "consent"]
+        assert why in event.summary and "no consent recorded" in event.summary
+
+
+def test_consent_covers_only_the_number_on_file(app_factory):
+    app, client = _us_dealership(app_factory)
+    with app.app_context():
+        assert client.post("/inquiry", data=PERSON).status_code == 303
+        data = {**PERSON, "phone": "647 555 0100", "sms_consent": "yes"}  # same e-mail
+        assert client.post("/inquiry", data=data).status_code == 303
+        lead = db.session.scalar(db.select(Lead))
+        assert lead.customer.phone == "+14165552671"
+        assert _sms_consents(lead.customer_id) == []
+        [event] = [e for e in lead.events if e.kind == "consent"]
+        assert "+16475550100" in event.summary and "not the one on file" in event.summary
+
+
+def test_a_ticked_box_does_not_lift_an_opt_out(app_factory):
+    from dealer_leads.database import now_utc
+    from dealer_leads.messaging.consent import is_suppressed, withdraw
+
+    app, client = _us_dealership(app_factory)
+    with app.app_context():
+        withdraw("+14165552671", "sms", "sms", "texted STOP", now_utc())
+        assert client.post("/inquiry", data={**PERSON, "sms_consent": "yes"}).status_code == 303
+        lead = db.session.scalar(db.select(Lead))
+        assert _sms_consents(lead.customer_id) == []
+        assert is_suppressed("+14165552671", "sms")
+        [event] = [e for e in lead.events if e.kind == "consent"]
+        assert "opted out of texts" in event.summary
+
+
+def test_the_tick_is_kept_when_the_form_comes_back_with_a_problem(client):
+    response = client.post("/inquiry", data={"phone": "416 555 2671", "sms_consent": "yes"})
+    assert response.status_code == 422
+    box = re.search(r'<input type="checkbox" name="sms_consent"[^>]*>', response.get_data(True))
+    assert box and "checked" in box.group(0)
+
+
+def test_the_embed_code_page_gives_the_text_box_and_its_statement(client, login_as):
+    login_as("webmaster")
+    page = client.get("/inquiry/embed-code").get_data(as_text=True)
+    assert 'name="sms_consent" value="yes"' in page.replace("&lt;", "<").replace("&gt;", ">")
+    assert "not a condition of purchase" in page

@@ -6,6 +6,7 @@ from dealer_leads.leads.normalize import (
     ContactIn,
     LeadIn,
     VehicleIn,
+    may_receive_texts,
     normalize_contact,
     normalize_email,
     normalize_phone,
@@ -81,3 +82,18 @@ def test_vin_upper_cased_and_cleaned():
 )
 def test_route_department(lead, department):
     assert route_department(lead)[0] == department
+
+
+@pytest.mark.parametrize(
+    "phone, textable",
+    [
+        ("+14165552671", True),  # North America: a mobile or a landline, not told apart
+        ("+33612345678", True),  # a French mobile
+        ("+33142685300", False),  # a Paris landline
+        ("+18005550199", False),  # toll-free
+        ("416 555 2671", False),  # not in E.164
+        ("", False),
+    ],
+)
+def test_may_receive_texts(phone, textable):
+    assert may_receive_texts(phone) is textable

@@ -1,11 +1,13 @@
 """The supervisor's queue and the lead page's actions."""
 
+import re
 from datetime import timedelta
 
 import pytest
 from builders import ingest, lead_json
 from sqlalchemy import event
 
+from dealer_leads.cadence.models import Touch
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
 from dealer_leads.leads import services
@@ -80,8 +82,11 @@ def test_filters(app, make_user):
 def test_queue_query_count_does_not_grow_with_page_size(client, login_as, make_user):
     login_as("supervisor")
     make_user("advisor")
+    late = now_utc() - timedelta(hours=1)
     for _ in range(30):
-        ingest()
+        lead_id = ingest().lead_id
+        db.session.add(Touch(lead_id=lead_id, channel="call_task", due_at=late, status="open"))
+    db.session.commit()
     statements = []
     listener = lambda *args: statements.append(args[2])  # noqa: E731
     event.listen(db.engine, "before_cursor_execute", listener)
@@ -93,6 +98,7 @@ def test_queue_query_count_does_not_grow_with_page_size(client, login_as, make_u
             response = client.get(f"/leads/?per_page={size}")
             assert response.status_code == 200
             assert response.get_data(as_text=True).count('name="lead_ids"') == size
+            assert response.get_data(as_text=True).count("data-overdue") == size
             counts.append(len(statements))
     finally:
         event.remove(db.engine, "before_cursor_execute", listener)
@@ -330,3 +336,34 @@ def test_staff_records_an_opt_out_that_applies_at_once(client, login_as):
     kinds = [e.kind for e in db.session.get(Lead, lead_id).events]
     assert kinds.count("opt_out") == 2
     assert client.post(f"/leads/{lead_id}/opt-out", data={"channel": "fax"}).status_code == 400
+
+
+def _overdue_rows(page: str) -> dict[int, bool]:
+    """Each queue row's lead id, and whether the row is marked as having an overdue task."""
+    rows = re.findall(r"<tr class=\"([^\"]*)\">(.*?)</tr>", page, re.S)
+    marked = {}
+    for classes, cells in rows:
+        lead_id = int(re.search(r'name="lead_ids" value="(\d+)"', cells).group(1))
+        assert ("overdue" in classes.split()) == ("data-overdue" in cells)
+        marked[lead_id] = "data-overdue" in cells
+    return marked
+
+
+def test_queue_marks_each_lead_with_an_overdue_task(client, login_as):
+    boss = login_as("supervisor")
+    now = now_utc()
+    late, on_time, done, automatic = (ingest().lead_id for _ in range(4))
+    hour = timedelta(hours=1)
+    db.session.add_all(
+        [
+            Touch(lead_id=late, channel="call_task", due_at=now - hour, status="open"),
+            Touch(lead_id=late, channel="email_task", due_at=now - 2 * hour, status="scheduled"),
+            Touch(lead_id=on_time, channel="call_task", due_at=now + hour, status="scheduled"),
+            Touch(lead_id=done, channel="call_task", due_at=now - hour, status="done"),
+            Touch(lead_id=automatic, channel="auto_sms", due_at=now - hour, status="scheduled"),
+        ]
+    )
+    db.session.commit()
+    page = client.get("/leads/").get_data(as_text=True)
+    assert _overdue_rows(page) == {late: True, on_time: False, done: False, automatic: False}
+    assert services.list_queue(boss, services.QueueFilters()).overdue_ids == {late}

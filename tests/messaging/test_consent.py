@@ -12,9 +12,12 @@ from dealer_leads.messaging.consent import (
     InvalidAddress,
     InvalidChannel,
     UnknownCustomer,
+    add_express_consent,
     contact_window,
     dealership_hours,
+    get_consent_states,
     is_suppressed,
+    lift_opt_out,
     may_contact,
     opt_in,
     record_express_consent,
@@ -136,6 +139,72 @@ def test_express_consent_is_committed_and_checked(app):
         record_express_consent(999_999, "sms", "typo", NOW)
     with pytest.raises(InvalidChannel):
         record_express_consent(marie.id, "fax", "typo", NOW)
+
+
+def test_express_consent_added_with_a_timeline_line_is_flushed_not_committed(app):
+    dealership()
+    marie = customer()
+    row = add_express_consent(marie.id, "email", "signed form", NOW)
+    assert row.id is not None
+    db.session.rollback()
+    assert consents(marie) == []
+    with pytest.raises(UnknownCustomer):
+        add_express_consent(999_999, "sms", "typo", NOW)
+
+
+def test_lifting_an_opt_out_of_one_channel_keeps_the_rest(app):
+    dealership()
+    customer()
+    withdraw(PHONE, "all", "staff", "nothing more", NOW)
+    assert lift_opt_out("416 555 2671", "sms") == [("all", PHONE)]
+    assert suppressions() == {("call", PHONE), ("all", EMAIL)}
+    assert lift_opt_out(PHONE, "sms") == []
+    with pytest.raises(InvalidChannel):
+        lift_opt_out(PHONE, "all")
+    with pytest.raises(InvalidAddress):
+        lift_opt_out(EMAIL, "sms")
+
+
+def _state(person: Customer, channel: str, now: datetime = NOW):
+    return next(s for s in get_consent_states(person, now) if s.channel == channel)
+
+
+def test_consent_states_under_casl_show_implied_consent_and_its_expiry(app):
+    dealership()
+    marie = customer()
+    record_implied_consent(marie, "inquiry", NOW, source="inquiry via Website")
+    db.session.commit()
+    sms = _state(marie, "sms")
+    assert (sms.label, sms.address, sms.opted_out, sms.express) == ("Texts", PHONE, None, None)
+    assert sms.implied.expires_at == datetime(2026, 12, 1, 16, tzinfo=UTC)
+    assert sms.decision.allowed
+    later = _state(marie, "sms", datetime(2026, 12, 2, tzinfo=UTC))
+    assert later.implied is None and later.expired.expires_at == sms.implied.expires_at
+    assert not later.decision.allowed
+
+
+def test_consent_states_under_us_rules_show_express_consent_and_opt_outs(app):
+    dealership(compliance_regime="US", country="US")
+    marie = customer()
+    record_implied_consent(marie, "inquiry", NOW, source="inquiry via Website")
+    db.session.commit()
+    assert not _state(marie, "sms").decision.allowed  # TCPA: implied is not enough
+    record_express_consent(marie.id, "sms", "web form", NOW)
+    withdraw(EMAIL, "email", "link", "unsubscribed", NOW)
+    later = NOW + timedelta(minutes=1)
+    sms, email, call = (_state(marie, c, later) for c in ("sms", "email", "call"))
+    assert sms.express.source == "web form" and sms.decision.allowed
+    assert email.opted_out.reason == "unsubscribed" and not email.decision.allowed
+    assert call.opted_out is None and call.decision.allowed
+    withdraw(PHONE, "all", "sms", "STOPALL", later)
+    assert _state(marie, "call", later).opted_out.channel == "all"
+
+
+def test_consent_states_without_an_address(app):
+    dealership()
+    marie = customer(phone="")
+    sms = _state(marie, "sms")
+    assert sms.address == "" and sms.implied is None and not sms.decision.allowed
 
 
 # --- may_contact -----------------------------------------------------------------------------

@@ -5,6 +5,7 @@ visibly, unless REQUIRE_DOVECOT=1 (CI) turns the skip into a failure."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from datetime import UTC, datetime
 
@@ -13,10 +14,12 @@ import pytest
 from sqlalchemy import func, select
 
 from bench.mailbox_support import DovecotServer, dovecot_binary
+from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
 from dealer_leads.leads.models import InboundPayload, Lead
 from dealer_leads.messaging.imap_poller import ImapSettings, MailboxError, poll
 from dealer_leads.messaging.mailbox_jobs import poll_mailbox
+from dealer_leads.messaging.mailbox_services import receive_email
 from dealer_leads.messaging.models import MailboxState
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
@@ -132,6 +135,99 @@ def test_new_uidvalidity_reads_again_without_acting_twice(mailbox_app, dovecot):
         assert result.restarted and result.handled == 2
         assert {o.kind for o in result.results} == {"duplicate"}
         assert count(Lead) == 2 and count(InboundPayload) == 2
+
+
+def without_message_id(raw: bytes) -> bytes:
+    """The message as some form mailers send it: no Message-ID header."""
+    stripped = re.sub(rb"(?mi)^Message-ID:.*\r?\n", b"", raw)
+    assert b"message-id" not in stripped.lower()
+    return stripped
+
+
+def marked(flags: dict[int, str]) -> set[int]:
+    """The UIDs carrying the flags the poll sets."""
+    return {uid for uid, f in flags.items() if "\\Seen" in f and "\\Flagged" in f}
+
+
+class WorkerStopped(Exception):
+    """The worker process ending between two steps of a poll."""
+
+
+def stopping_after(n: int):
+    """The worker's own handler, but the worker stops right after the n-th message is handled
+    (stored and acted on, committed), before the poll goes on."""
+    handled = []
+
+    def handle(raw: bytes, uid: int, size: int):
+        outcome = receive_email(raw, now_utc(), full_size=size)
+        handled.append(uid)
+        if len(handled) == n:
+            raise WorkerStopped
+        return outcome
+
+    return handle
+
+
+@pytest.mark.parametrize("move_to", ["", "Done"], ids=["flag", "move"])
+def test_messages_handled_before_a_stop_are_flagged_once_the_worker_is_back(
+    mailbox_app, dovecot, move_to
+):
+    no_message_id = without_message_id(corpus.form_mailer())
+    dovecot.append([corpus.plain_inquiry(), no_message_id], folder="Leads In")
+    dovecot.append([], folder="Done")
+    app = mailbox_app(IMAP_FOLDER="Leads In", IMAP_MOVE_TO=move_to)
+    with app.app_context():
+        with pytest.raises(WorkerStopped):
+            poll(ImapSettings.from_config(app.config), stopping_after(2), NOW)
+        assert count(InboundPayload) == 2 and count(Lead) == 2
+        # Neither flagged yet, and the position has not passed them.
+        assert db.session.scalar(select(MailboxState.last_uid)) == 0
+        assert dovecot.count("Leads In") == 2 and not marked(dovecot.flags("Leads In"))
+        restarted = poll_mailbox()
+        # Known again (the second by its bytes, as it has no Message-ID), then flagged.
+        assert [o.kind for o in restarted.results] == ["duplicate", "duplicate"]
+        assert count(InboundPayload) == 2 and count(Lead) == 2
+        assert poll_mailbox().handled == 0
+    if move_to:
+        assert dovecot.count("Leads In") == 0
+    assert marked(dovecot.flags(move_to or "Leads In")) == {1, 2}
+
+
+def test_each_batch_is_flagged_before_the_next_is_read(mailbox_app, dovecot):
+    dovecot.append([corpus.plain_inquiry(), corpus.form_mailer()], folder="Leads In")
+    dovecot.append([], folder="Done")
+    app = mailbox_app(IMAP_FOLDER="Leads In", IMAP_MOVE_TO="Done", IMAP_BATCH=1)
+    with app.app_context():
+        with pytest.raises(WorkerStopped):
+            poll(ImapSettings.from_config(app.config), stopping_after(2), NOW)
+        assert marked(dovecot.flags("Done")) == {1} and dovecot.count("Leads In") == 1
+        assert [o.kind for o in poll_mailbox().results] == ["duplicate"]
+    assert dovecot.count("Done") == 2 and dovecot.count("Leads In") == 0
+
+
+def test_new_uidvalidity_knows_messages_without_a_message_id(mailbox_app, dovecot):
+    dovecot.append([without_message_id(m) for m in (corpus.plain_inquiry(), corpus.form_mailer())])
+    app = mailbox_app()
+    with app.app_context():
+        assert [o.kind for o in poll_mailbox().results] == ["inquiry", "inquiry"]
+        state = db.session.scalar(select(MailboxState))
+        state.uidvalidity += 1  # as if the server had rebuilt the folder
+        db.session.commit()
+        result = poll_mailbox()
+        assert result.restarted and [o.kind for o in result.results] == ["duplicate"] * 2
+        assert count(Lead) == 2 and count(InboundPayload) == 2
+
+
+def test_a_folder_refusing_the_move_does_not_hold_up_the_mailbox(mailbox_app, dovecot, caplog):
+    dovecot.append([corpus.plain_inquiry(), corpus.form_mailer()])
+    app = mailbox_app(IMAP_MOVE_TO="No Such Folder")
+    with app.app_context():
+        assert poll_mailbox().handled == 2
+        dovecot.append([corpus.plain_inquiry(sender="New Person <new@example.com>")])
+        assert poll_mailbox().handled == 1
+        assert count(Lead) == 3
+    assert marked(dovecot.flags()) == {1, 2, 3} and dovecot.count("INBOX") == 3
+    assert "MOVE of UID 1,2 refused" in caplog.text and "MOVE of UID 3 refused" in caplog.text
 
 
 def test_message_over_the_limit_is_kept_with_its_headers(mailbox_app, dovecot):

@@ -3,6 +3,7 @@ API, the CLI and the mailbox pages."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import mail_corpus as corpus
@@ -20,6 +21,7 @@ from dealer_leads.extensions import db
 from dealer_leads.leads.models import InboundPayload, Lead, LeadEvent
 from dealer_leads.leads.services import assign_lead, list_needs_review
 from dealer_leads.messaging.email import reply_address
+from dealer_leads.messaging.mail_in import header_block
 from dealer_leads.messaging.mailbox_services import receive_email
 from dealer_leads.messaging.models import OutboundMessage, Suppression
 
@@ -99,6 +101,34 @@ def test_the_same_message_twice_is_acted_on_once(app):
     first, second = receive_email(raw, NOW), receive_email(raw, NOW)
     assert second.kind == "duplicate" and second.inbound_id == first.inbound_id
     assert count(Lead) == 1 and count(InboundPayload) == 1
+
+
+def without_message_id(raw: bytes) -> bytes:
+    """The message as some form mailers send it: no Message-ID header."""
+    stripped = re.sub(rb"(?mi)^Message-ID:.*\r?\n", b"", raw)
+    assert b"message-id" not in stripped.lower()
+    return stripped
+
+
+def test_a_message_without_message_id_twice_is_acted_on_once(app):
+    raw = without_message_id(corpus.plain_inquiry())
+    first, second = receive_email(raw, NOW), receive_email(raw, NOW)
+    assert first.kind == "inquiry"
+    assert (second.kind, second.inbound_id) == ("duplicate", first.inbound_id)
+    assert second.detail == "the same message seen"
+    other = receive_email(without_message_id(corpus.form_mailer()), NOW)  # another message
+    assert other.kind == "inquiry"
+    assert count(Lead) == 2 and count(InboundPayload) == 2
+
+
+def test_a_too_large_message_without_message_id_is_known_by_its_headers(app):
+    big = corpus.plain_inquiry().replace(b"Hello,", b"Hello," + b"x" * 70_000)
+    big = without_message_id(big)
+    first = receive_email(big, NOW)  # posted whole
+    # The IMAP poll fetches only the headers of a message that large.
+    again = receive_email(header_block(big), NOW, full_size=len(big))
+    assert (first.kind, again.kind) == ("too_large", "duplicate")
+    assert count(InboundPayload) == 1
 
 
 def test_gmail_reply_pauses_the_plan_and_alerts_the_assignee(lead):

@@ -16,6 +16,8 @@ from sqlalchemy import func, select
 from dealer_leads.cadence.defaults import ensure_default_plans
 from dealer_leads.cadence.models import Touch
 from dealer_leads.extensions import db
+from dealer_leads.leads.channels import InvalidPayload
+from dealer_leads.leads.ingest import process_inbound
 from dealer_leads.leads.models import Customer, InboundPayload, Lead, LeadEvent
 from dealer_leads.leads.services import list_needs_review
 from dealer_leads.messaging.mail_in import read_mail
@@ -160,6 +162,54 @@ def test_forwards_without_a_customer_to_answer_wait_for_review(
     assert outcome.kind == "needs_review", why
     assert outcome.detail.startswith("sent by staff (Sam Advisor)")
     assert count(Lead) == count(Customer) == 0
+
+
+def rerun(client, inbound_id: int, raw: str):
+    """Send the payload again from the review page, as the supervisor does."""
+    response = client.post(f"/leads/review/{inbound_id}", data={"raw": raw})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return response
+
+
+def test_staff_mail_run_again_unchanged_stays_in_review(staff, client, login_as):
+    outcome = receive_email(bytes(staff_mail("Lunch order", "Who wants pizza?")), NOW)
+    inbound = db.session.get(InboundPayload, outcome.inbound_id)
+    login_as("supervisor")
+    response = rerun(client, inbound.id, inbound.text)
+    assert response.location.endswith(f"/leads/review/{inbound.id}")
+    page = client.get(response.location).get_data(as_text=True)
+    assert "Still not readable: sent by staff (Sam Advisor)" in page
+    db.session.refresh(inbound)
+    assert (inbound.status, inbound.error) == ("failed", "sent by staff (Sam Advisor)")
+    assert [p.id for p in list_needs_review()] == [inbound.id]
+    assert count(Lead) == count(Customer) == count(Touch) == 0
+
+
+def test_staff_forward_of_our_own_mail_run_again_stays_in_review(app, staff):
+    app.config["MAIL_DEFAULT_SENDER"] = f"Maple Ridge Motors <{corpus.DEALER}>"
+    text = GMAIL_FORWARD.replace("dana.t@example.com", corpus.DEALER)
+    outcome = receive_email(bytes(staff_mail("Fwd: x", text)), NOW)
+    inbound = db.session.get(InboundPayload, outcome.inbound_id)
+    with pytest.raises(InvalidPayload, match=r"^sent by staff \(Sam Advisor\); the original"):
+        process_inbound(inbound.id, raw=inbound.raw)
+    assert db.session.get(InboundPayload, inbound.id).status == "failed"
+    assert count(Lead) == count(Customer) == 0
+
+
+def test_staff_forward_corrected_in_review_is_a_lead_for_the_original_sender(
+    staff, client, login_as
+):
+    nameless = GMAIL_FORWARD.replace(" <dana.t@example.com>", "")
+    outcome = receive_email(bytes(staff_mail("Fwd: CR-V", nameless)), NOW)
+    assert outcome.kind == "needs_review"
+    inbound = db.session.get(InboundPayload, outcome.inbound_id)
+    login_as("supervisor")
+    address = "From: Dana Tremblay <dana.t@example.com>"
+    corrected = inbound.text.replace("From: Dana Tremblay", address)
+    rerun(client, inbound.id, corrected)
+    lead = db.session.scalar(select(Lead))
+    assert lead.customer.email == "dana.t@example.com" and lead.customer.first_name == "Dana"
+    assert db.session.scalar(select(func.count()).where(Customer.email == STAFF)) == 0
 
 
 def test_staff_out_of_office_is_not_a_lead(staff):

@@ -127,6 +127,35 @@ def test_reply_goes_on_the_lead_and_pauses_automatic_follow_up(client, lead):
     assert stored.content_type.startswith("application/x-www-form-urlencoded")
 
 
+def open_tasks(lead: Lead) -> list[Touch]:
+    query = select(Touch).where(
+        Touch.lead_id == lead.id, Touch.channel == "task", Touch.status == "open"
+    )
+    return [t for t in db.session.scalars(query) if t.title.startswith("Respond:")]
+
+
+def test_text_on_an_unassigned_lead_opens_a_task_for_the_supervisor(client, app):
+    ensure_default_plans()
+    customer = {"first_name": "Dana", "last_name": "Tremblay", "email": EMAIL, "phone": PHONE}
+    lead = db.session.get(Lead, ingest(lead_json(customer=customer), now=NOW).lead_id)
+    assert lead.assigned_to_id is None
+    send_text(client, "Can I see it tonight?")
+    assert get_cadence(lead.id)[0].state == "paused"
+    (task,) = open_tasks(lead)
+    assert (task.title, task.assigned_to_id) == ("Respond: customer texted back", None)
+    assert task.due_at <= datetime.now(UTC)
+    send_text(client, "Hello?")  # nothing left to pause: still someone must answer
+    assert len(open_tasks(lead)) == 2
+
+
+def test_each_text_on_a_paused_plan_is_a_task_for_the_advisor(client, lead):
+    send_text(client, "Is it still there?")
+    send_text(client, "I can come at 6")  # the plan is paused already: nothing to pause
+    tasks = open_tasks(lead)
+    assert [t.title for t in tasks] == ["Respond: customer texted back"] * 2
+    assert {t.assigned_to_id for t in tasks} == {lead.assigned_to_id}
+
+
 def test_provider_retry_of_the_same_text_is_acted_on_once(client, lead):
     send_text(client, "Call me after 5", sid="SM" + "7" * 32)
     send_text(client, "Call me after 5", sid="SM" + "7" * 32)
