@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import itertools
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from builders import ingest, lead_json
+from cadence.fakes import FakeMail, FakeSms
 
 from dealer_leads.cadence.defaults import ensure_default_plans
 from dealer_leads.cadence.engine import claim_due_touches, flag_stale_claims, run_due_touches
@@ -21,29 +21,6 @@ from dealer_leads.messaging.models import OutboundMessage, Suppression
 
 TORONTO = ZoneInfo("America/Toronto")
 TUESDAY_10AM = datetime(2026, 6, 2, 10, 0, tzinfo=TORONTO).astimezone(UTC)
-
-
-class FakeMail:
-    """Records messages; can be told to fail."""
-
-    def __init__(self, fail_with: Exception | None = None):
-        self.sent, self.fail_with = [], fail_with
-        self.ids = itertools.count(1)
-
-    def send(self, message) -> str:
-        if self.fail_with:
-            raise self.fail_with
-        self.sent.append(message)
-        return message["Message-ID"]
-
-
-class FakeSms:
-    def __init__(self):
-        self.sent = []
-
-    def send(self, to, body, status_callback=None) -> str:
-        self.sent.append((to, body))
-        return f"SM{len(self.sent):04d}"
 
 
 @pytest.fixture

@@ -3,12 +3,12 @@ that may or may not have gone out, or that failed, and that nothing is sent twic
 
 from __future__ import annotations
 
-import itertools
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from builders import ingest, lead_json
+from cadence.fakes import FakeMail, FakeSms
 
 from dealer_leads.cadence import review
 from dealer_leads.cadence import services as cadence
@@ -22,28 +22,6 @@ from dealer_leads.messaging.errors import PermanentSendError
 
 TORONTO = ZoneInfo("America/Toronto")
 DAY0 = datetime(2026, 6, 2, 10, 0, tzinfo=TORONTO).astimezone(UTC)  # a Tuesday, 10:00
-
-
-class FakeMail:
-    def __init__(self, fail_with: Exception | None = None):
-        self.sent, self.fail_with = [], fail_with
-
-    def send(self, message) -> str:
-        if self.fail_with:
-            raise self.fail_with
-        self.sent.append(message)
-        return message["Message-ID"]
-
-
-class FakeSms:
-    ids = itertools.count(1)  # provider ids are unique across senders
-
-    def __init__(self):
-        self.sent = []
-
-    def send(self, to, body, status_callback=None) -> str:
-        self.sent.append((to, body))
-        return f"SM{next(self.ids):04d}"
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from builders import ingest, lead_json
+from cadence.fakes import FakeMail, FakeSms
 
 from dealer_leads.admin.models import Dealership
 from dealer_leads.admin.services import DEFAULT_HOURS
@@ -34,24 +35,6 @@ from dealer_leads.messaging.unsubscribe import read_unsubscribe_token
 
 TORONTO = ZoneInfo("America/Toronto")
 DAY0 = datetime(2026, 6, 2, 10, 0, tzinfo=TORONTO).astimezone(UTC)  # a Tuesday, 10:00
-
-
-class FakeMail:
-    def __init__(self):
-        self.sent = []
-
-    def send(self, message) -> str:
-        self.sent.append(message)
-        return message["Message-ID"]
-
-
-class FakeSms:
-    def __init__(self):
-        self.sent = []
-
-    def send(self, to, body, status_callback=None) -> str:
-        self.sent.append((to, body))
-        return f"SM{len(self.sent):04d}"
 
 
 @pytest.fixture
