@@ -386,14 +386,16 @@ def _search_condition(term: str):
     return and_(*(_word_condition(word) for word in words))
 
 
+def _searchable_text():
+    """Make, model, trim and stock number in one lower-case text: one LIKE a row, not four.
+    A search word has no space in it, so it cannot match across two of them."""
+    parts = (Vehicle.make, Vehicle.model, Vehicle.trim, Vehicle.stock_number)
+    return func.lower(parts[0] + " " + parts[1] + " " + parts[2] + " " + parts[3])
+
+
 def _word_condition(word: str):
-    pattern = f"%{_escaped(word)}%"
-    matches = [
-        Vehicle.make.ilike(pattern, escape="\\"),
-        Vehicle.model.ilike(pattern, escape="\\"),
-        Vehicle.trim.ilike(pattern, escape="\\"),
-        Vehicle.stock_number.ilike(pattern, escape="\\"),
-    ]
+    pattern = f"%{_escaped(word.lower())}%"
+    matches = [_searchable_text().like(pattern, escape="\\")]
     if word.isdigit() and len(word) == 4:
         matches.append(Vehicle.year == int(word))
     vin = normalize_vin(word)
