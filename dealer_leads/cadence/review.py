@@ -81,21 +81,37 @@ def _take(touch: Touch, viewer: User, note: str, status: str | None = None) -> N
     db.session.expire(touch)
 
 
+def _review(
+    touch: Touch,
+    viewer: User,
+    note: str,
+    summary: str,
+    decision: str,
+    at: datetime,
+    status: str | None = None,
+) -> None:
+    """Take the review (see _take) and say on the lead's timeline what was decided."""
+    touch_id, lead = touch.id, touch.lead
+    _take(touch, viewer, note, status)
+    record_event(
+        lead, "touch_reviewed", summary, user=viewer, at=at, touch_id=touch_id, decision=decision
+    )
+
+
 def mark_sent(viewer: User, touch_id: int, now: datetime | None = None) -> Touch:
     """A person checked (the sent mail, the provider's log): the message did go out."""
     touch = _flagged(touch_id)
     if touch.status != "unknown":
         raise CadenceError("only a step whose outcome is unknown can be marked sent")
     what = describe(touch)
-    _take(touch, viewer, f"checked by {viewer.name}: it went out", status="sent")
-    record_event(
-        touch.lead,
-        "touch_reviewed",
+    _review(
+        touch,
+        viewer,
+        f"checked by {viewer.name}: it went out",
         f"Checked by {viewer.name}: the {what} did go out",
-        user=viewer,
-        at=now or now_utc(),
-        touch_id=touch.id,
-        decision="sent",
+        "sent",
+        now or now_utc(),
+        status="sent",
     )
     db.session.commit()
     return touch
@@ -105,15 +121,13 @@ def dismiss(viewer: User, touch_id: int, now: datetime | None = None) -> Touch:
     """Reviewed, and left as it is: not sent again."""
     touch = _flagged(touch_id)
     what = describe(touch)
-    _take(touch, viewer, f"reviewed by {viewer.name}: not sent again")
-    record_event(
-        touch.lead,
-        "touch_reviewed",
+    _review(
+        touch,
+        viewer,
+        f"reviewed by {viewer.name}: not sent again",
         f"Reviewed by {viewer.name}: the {what} is not sent again",
-        user=viewer,
-        at=now or now_utc(),
-        touch_id=touch.id,
-        decision="dismissed",
+        "dismissed",
+        now or now_utc(),
     )
     db.session.commit()
     return touch
@@ -141,17 +155,15 @@ def send_again(viewer: User, touch_id: int, now: datetime | None = None) -> Touc
         assigned_to_id=None if touch.channel in AUTOMATIC_CHANNELS else lead.assigned_to_id,
     )
     what = describe(touch)
-    _take(touch, viewer, f"sent again by {viewer.name} as a new step")
-    db.session.add(again)
-    record_event(
-        lead,
-        "touch_reviewed",
+    _review(
+        touch,
+        viewer,
+        f"sent again by {viewer.name} as a new step",
         f"Sent again by {viewer.name}: the {what}, as a new step",
-        user=viewer,
-        at=now,
-        touch_id=touch.id,
-        decision="sent_again",
+        "sent_again",
+        now,
     )
+    db.session.add(again)
     db.session.commit()
     return again
 
