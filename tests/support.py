@@ -33,6 +33,20 @@ def login(client, user, password: str = "password123"):
     return response
 
 
+def csrf_token(html: str) -> str:
+    """The first form's CSRF token in a page."""
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+
+
+def login_with_csrf(client, user, password: str = "password123"):
+    """Sign in through the real form of an app that checks CSRF tokens."""
+    token = csrf_token(client.get("/login").get_data(as_text=True))
+    data = {"email": user.email, "password": password, "csrf_token": token}
+    response = client.post("/login", data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return response
+
+
 @contextmanager
 def serve(app):
     """Serve `app` on a free loopback port in a thread; yields the base URL."""

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from builders import ingest, lead_json
 from sqlalchemy import select
+from support import login_with_csrf
 from werkzeug.datastructures import MultiDict
 
 from dealer_leads.cadence.defaults import RULES, ensure_default_plans
@@ -420,11 +421,7 @@ def test_plan_forms_carry_the_csrf_token(app_factory, make_user):
         ensure_default_plans()
         client = app.test_client()
         user = make_user("supervisor")
-        page = client.get("/login").get_data(as_text=True)
-        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-        client.post(
-            "/login", data={"email": user.email, "password": "password123", "csrf_token": token}
-        )
+        login_with_csrf(client, user)
         plan = _plan("long_term")
         page = client.get(f"/plans/{plan.id}").get_data(as_text=True)
         token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
@@ -520,11 +517,7 @@ def test_flagged_step_forms_carry_the_csrf_token(app_factory, make_user):
         ensure_default_plans()
         client = app.test_client()
         user = make_user("supervisor")
-        page = client.get("/login").get_data(as_text=True)
-        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-        client.post(
-            "/login", data={"email": user.email, "password": "password123", "csrf_token": token}
-        )
+        login_with_csrf(client, user)
         lead_id = ingest(lead_json(), now=TUESDAY_10AM).lead_id
         touch = _flagged_touch(lead_id, "unknown", "worker stopped", TUESDAY_10AM)
         page = client.get("/tasks/flagged").get_data(as_text=True)

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from builders import ingest, lead_json
+from support import csrf_token, login_with_csrf
 
 from dealer_leads.admin.services import get_dealership
 from dealer_leads.database import now_utc
@@ -127,19 +128,13 @@ def test_recording_consent_needs_the_csrf_token(app_factory, make_user):
     with app.app_context():
         boss = make_user("supervisor")
         lead_id = _lead_for()
-        page = client.get("/login").get_data(as_text=True)
-        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-        signed_in = client.post(
-            "/login", data={"email": boss.email, "password": "password123", "csrf_token": token}
-        )
-        assert signed_in.status_code == 302
+        login_with_csrf(client, boss)
         data = {"channel": "sms", "method": "phone"}
         assert client.post(f"/leads/{lead_id}/consent", data=data).status_code == 400
         assert _express("sms") == []
         page = client.get(f"/leads/{lead_id}").get_data(as_text=True)
         form = page[page.index("/consent") :]
-        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form).group(1)
-        data["csrf_token"] = token
+        data["csrf_token"] = csrf_token(form)
         assert client.post(f"/leads/{lead_id}/consent", data=data).status_code == 303
         assert len(_express("sms")) == 1
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import mail_corpus as corpus
 import pytest
 from builders import ingest, lead_json
 from sqlalchemy import select
-from support import login
+from support import login, login_with_csrf
 
 from dealer_leads.extensions import db
 from dealer_leads.leads.models import Customer, Lead, LeadEvent
@@ -115,21 +116,13 @@ def test_post_without_csrf_token_is_refused(bounced, make_user, app_factory):
     boss_email = make_user("supervisor").email
     db.session.commit()  # end this session's SQLite transaction: the other app's session writes
     client = app_factory(WTF_CSRF_ENABLED=True).test_client()
-    token = _csrf_token(client.get("/login").text)
-    signed_in = client.post(
-        "/login", data={"email": boss_email, "password": "password123", "csrf_token": token}
-    )
-    assert signed_in.status_code == 302
+    login_with_csrf(client, SimpleNamespace(email=boss_email))
     assert post(client, bounced, email="new@example.com", phone=PHONE).status_code == 400
     assert customer_of(bounced).email == EMAIL
     page = client.get(f"/leads/{bounced.id}").text
     token = re.search(r'action="/leads/\d+/contact">\s*<input[^>]*value="([^"]+)"', page).group(1)
     response = post(client, bounced, email="new@example.com", phone=PHONE, csrf_token=token)
     assert response.status_code == 303 and customer_of(bounced).email == "new@example.com"
-
-
-def _csrf_token(html: str) -> str:
-    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
 
 
 # --- a new inquiry brings a working address ---------------------------------------------------
