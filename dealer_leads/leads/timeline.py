@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import inspect, nulls_first, or_, update
+from sqlalchemy import bindparam, insert, inspect, nulls_first, or_, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from dealer_leads.auth.models import User
@@ -46,6 +46,37 @@ def record_event(
         db.session.add(event)
         lead.last_activity_at = max(lead.last_activity_at or at, at)
     return event
+
+
+def write_event(lead: Lead, kind: str, summary: str, *, at: datetime, **data) -> None:
+    """`record_event` for a stored lead, written at once: an INSERT on the session's
+    connection and the lead's last activity moved, with no object for the unit of work.
+
+    For a hot path that commits right after: the worker records each message it sends this
+    way (flushing the event object cost about as much as building the e-mail). A loaded
+    `lead.events` does not see the line until it is read again."""
+    connection = db.session.connection()
+    row = {"lead_id": lead.id, "kind": kind, "summary": summary[:500], "data": data, "at": at}
+    connection.execute(_INSERT_EVENT, row)
+    if lead.last_activity_at is None or lead.last_activity_at < at:
+        connection.execute(_MOVE_LAST_ACTIVITY, {"lead": lead.id, "at": at})
+        set_committed_value(lead, "last_activity_at", at)
+
+
+# Built once: with the values as parameters, each execution skips building the statement and
+# its cache key (a third of the cost of these small statements).
+_INSERT_EVENT = insert(LeadEvent.__table__)
+_MOVE_LAST_ACTIVITY = (
+    update(Lead.__table__)
+    .where(Lead.__table__.c.id == bindparam("lead"))
+    .where(
+        or_(
+            Lead.__table__.c.last_activity_at.is_(None),
+            Lead.__table__.c.last_activity_at < bindparam("at"),
+        )
+    )
+    .values(last_activity_at=bindparam("at"))
+)
 
 
 def _move_last_activity(lead: Lead, at: datetime) -> None:

@@ -3,15 +3,17 @@ rows, and every message that went out recorded even when a later touch fails."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from builders import ingest, lead_json
-from sqlalchemy import delete, event
+from sqlalchemy import delete, event, select
 
 from dealer_leads.cadence import outbound
 from dealer_leads.cadence.defaults import ensure_default_plans
-from dealer_leads.cadence.engine import run_due_touches
+from dealer_leads.cadence.engine import COMPOSE_AHEAD, run_due_touches
 from dealer_leads.cadence.models import Touch
 from dealer_leads.cadence.outbound import Senders
 from dealer_leads.extensions import db
@@ -123,3 +125,67 @@ def test_a_touch_that_breaks_fails_alone_and_the_batch_goes_on(senders, monkeypa
     assert later.outcomes == {"task": 3}  # the calls; the broken e-mail is never tried again
     db.session.refresh(first[1])
     assert first[1].status == "failed" and len(senders.mail.sent) == 2
+
+
+class HeldMail(FakeMail):
+    """Holds the first message until released; at each send, notes how many touches were
+    already recorded as sent, read on a connection of its own (so: committed)."""
+
+    def __init__(self):
+        super().__init__()
+        self.release = threading.Event()
+        self.committed_before_send = []
+
+    def send(self, message) -> str:
+        connection = db.engine.raw_connection()  # no transaction of SQLAlchemy's: no lock
+        try:
+            cursor = connection.cursor()
+            cursor.execute("SELECT count(*) FROM touches WHERE status = 'sent'")
+            self.committed_before_send.append(cursor.fetchone()[0])
+        finally:
+            connection.close()
+        if not self.sent:
+            assert self.release.wait(10), "the test never released the first message"
+        return super().send(message)
+
+
+def test_touches_are_composed_ahead_while_a_message_is_on_the_wire_and_sent_one_at_a_time(
+    senders, monkeypatch
+):
+    _leads(COMPOSE_AHEAD + 4, MONDAY_2PM)
+    mail = HeldMail()
+    composed = []
+    compose = outbound.compose
+
+    def counted(*args):
+        composed.append(args[0].id)
+        return compose(*args)
+
+    monkeypatch.setattr(outbound, "compose", counted)
+    ahead = 1 + COMPOSE_AHEAD + 1  # the one on the wire, those waiting, the one in hand
+    seen = {}
+
+    def watch():
+        """While the first message is held, the next ones are composed, up to the limit."""
+        deadline = time.monotonic() + 10
+        while len(composed) < ahead and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.1)  # and no further
+        seen.update(composed=len(composed), sent=len(mail.sent))
+        mail.release.set()
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        report = run_due_touches(MONDAY_2PM, Senders(mail=mail, sms=FakeSms()))
+    finally:
+        mail.release.set()
+        watcher.join(20)
+    assert seen == {"composed": ahead, "sent": 0}
+    assert report.outcomes == {"sent": COMPOSE_AHEAD + 4}
+    # One message at a time, each handed over after every earlier outcome was committed.
+    assert mail.committed_before_send == list(range(COMPOSE_AHEAD + 4))
+    sent_ids = db.session.scalars(
+        select(Touch.id).where(Touch.status == "sent").order_by(Touch.finished_at, Touch.id)
+    ).all()
+    assert sorted(sent_ids) == sorted(composed)

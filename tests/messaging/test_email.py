@@ -169,3 +169,31 @@ def test_the_mail_policy_makes_each_header_class_once_and_reads_as_the_default()
     assert ours.items() == standard.items()
     assert ours["Reply-To"].addresses[0].username == "leads+abcdefgh23456789"
     assert ours.as_bytes() == standard.as_bytes() == raw
+
+
+def test_the_mail_policy_reuses_the_header_objects_of_values_set_before(monkeypatch):
+    first, second = build(), build(to="lee@example.com")
+    assert first["From"] is second["From"]  # parsed once, shared (header objects are immutable)
+    assert first["List-Unsubscribe-Post"] is second["List-Unsubscribe-Post"]
+    assert first["To"] is not second["To"] and second["To"].addresses[0].username == "lee"
+    long_subject = "Your inquiry " + "about the 2025 Honda CR-V " * 10
+    third = build(Rendered(long_subject, RENDERED.text, RENDERED.html))
+    fourth = build(Rendered(long_subject, RENDERED.text, RENDERED.html))
+    assert third["Subject"] == long_subject and third["Subject"] is not fourth["Subject"]
+    for value in ("two\nlines", "two\rlines", "two\u2028lines"):  # what policy.default refuses
+        with pytest.raises(ValueError, match="linefeed or carriage return"):
+            build(Rendered(value, "Hi", ""))
+    # The same bytes as the standard policy writes (Message-ID and MIME boundary aside).
+    monkeypatch.setattr("dealer_leads.messaging.email.MAIL_POLICY", email.policy.default)
+    standard = build(Rendered("Ihre Anfrage: der Škoda für Zoë", "Grüße", "<p>Grüße</p>"))
+    monkeypatch.undo()
+    ours = build(Rendered("Ihre Anfrage: der Škoda für Zoë", "Grüße", "<p>Grüße</p>"))
+
+    def normalised(message):
+        raw = message.as_bytes()
+        for pattern in (rb"<[0-9.]+@dealer\.example>", rb"=+[0-9]+==", rb'boundary="[^"]+"'):
+            raw = re.sub(pattern, b"X", raw)
+        return raw
+
+    assert normalised(ours) == normalised(standard)
+    assert b"Subject: Ihre Anfrage: der =?utf-8?q?=C5=A0koda_f=C3=BCr_Zo=C3=AB?=" in ours.as_bytes()
