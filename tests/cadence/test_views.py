@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from builders import ingest, lead_json
 from sqlalchemy import select
-from support import login_with_csrf
+from support import csrf_token, login_with_csrf
 from werkzeug.datastructures import MultiDict
 
 from dealer_leads.cadence.defaults import RULES, ensure_default_plans
@@ -414,8 +414,6 @@ def test_lead_panel_shows_the_plan_its_steps_and_actions(app, make_user, plans):
 
 
 def test_plan_forms_carry_the_csrf_token(app_factory, make_user):
-    import re
-
     app = app_factory(WTF_CSRF_ENABLED=True)
     with app.app_context():
         ensure_default_plans()
@@ -424,7 +422,7 @@ def test_plan_forms_carry_the_csrf_token(app_factory, make_user):
         login_with_csrf(client, user)
         plan = _plan("long_term")
         page = client.get(f"/plans/{plan.id}").get_data(as_text=True)
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        token = csrf_token(page)
         data = _form(plan)
         assert client.post(f"/plans/{plan.id}", data=MultiDict(data)).status_code == 400
         data.append(("csrf_token", token))
@@ -510,8 +508,6 @@ def test_deciding_on_flagged_steps(client, login_as, plans):
 
 
 def test_flagged_step_forms_carry_the_csrf_token(app_factory, make_user):
-    import re
-
     app = app_factory(WTF_CSRF_ENABLED=True)
     with app.app_context():
         ensure_default_plans()
@@ -521,7 +517,7 @@ def test_flagged_step_forms_carry_the_csrf_token(app_factory, make_user):
         lead_id = ingest(lead_json(), now=TUESDAY_10AM).lead_id
         touch = _flagged_touch(lead_id, "unknown", "worker stopped", TUESDAY_10AM)
         page = client.get("/tasks/flagged").get_data(as_text=True)
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        token = csrf_token(page)
         assert client.post(f"/tasks/flagged/{touch.id}/dismiss").status_code == 400
         db.session.expire_all()
         assert db.session.get(Touch, touch.id).finished_by_id is None
