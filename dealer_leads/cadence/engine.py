@@ -49,9 +49,15 @@ RETRY_DELAYS = (
     timedelta(hours=1),
 )
 STALE_CLAIM = timedelta(minutes=10)
+# Composed messages that may wait for the courier: the worker composes the next ones instead
+# of waiting while a message is on the wire (a fifth more touches a second, measured).
+COMPOSE_AHEAD = 4
 # The channel a person step reaches the customer on: an opt-out of it cancels the step.
 PERSON_STEP_CHANNELS = {"call_task": "call", "email_task": "email"}
 OPTED_OUT_OF = {"call": "calls", "email": "e-mail"}
+
+
+Sending = tuple[outbound.Composed, Future[str]]  # a message on the wire and its result
 
 
 @dataclass
@@ -164,12 +170,6 @@ def _perform_batch(
     finally:  # even when something failed: what went out is recorded (the rest stays claimed)
         if sending is not None:
             report.count(finish_send(*sending, now))
-
-
-Sending = tuple[outbound.Composed, Future[str]]
-# Composed messages that may wait for the courier: the worker composes the next ones instead
-# of waiting while a message is on the wire (a fifth more touches a second, measured).
-COMPOSE_AHEAD = 4
 
 
 def _hand_over(

@@ -58,39 +58,28 @@ def write_event(lead: Lead, kind: str, summary: str, *, at: datetime, **data) ->
     connection = db.session.connection()
     row = {"lead_id": lead.id, "kind": kind, "summary": summary[:500], "data": data, "at": at}
     connection.execute(_INSERT_EVENT, row)
-    if lead.last_activity_at is None or lead.last_activity_at < at:
-        connection.execute(_MOVE_LAST_ACTIVITY, {"lead": lead.id, "at": at})
-        set_committed_value(lead, "last_activity_at", at)
+    _move_last_activity(lead, at, execute=connection.execute)
 
 
 # Built once: with the values as parameters, each execution skips building the statement and
 # its cache key (a third of the cost of these small statements).
 _INSERT_EVENT = insert(LeadEvent.__table__)
 _MOVE_LAST_ACTIVITY = (
-    update(Lead.__table__)
-    .where(Lead.__table__.c.id == bindparam("lead"))
-    .where(
-        or_(
-            Lead.__table__.c.last_activity_at.is_(None),
-            Lead.__table__.c.last_activity_at < bindparam("at"),
-        )
-    )
+    update(Lead)
+    .where(Lead.id == bindparam("lead"))
+    .where(or_(Lead.last_activity_at.is_(None), Lead.last_activity_at < bindparam("at")))
     .values(last_activity_at=bindparam("at"))
+    .execution_options(synchronize_session=False)
 )
 
 
-def _move_last_activity(lead: Lead, at: datetime) -> None:
+def _move_last_activity(lead: Lead, at: datetime, execute=None) -> None:
     """`lead.last_activity_at` = `at` unless it is already as late, in the database and in the
-    object alike, without marking the object changed."""
+    object alike, without marking the object changed. `execute` runs the UPDATE: by default the
+    session's (which flushes what is pending first), or a connection's."""
     if lead.last_activity_at is not None and lead.last_activity_at >= at:
         return
-    db.session.execute(
-        update(Lead)
-        .where(Lead.id == lead.id)
-        .where(or_(Lead.last_activity_at.is_(None), Lead.last_activity_at < at))
-        .values(last_activity_at=at)
-        .execution_options(synchronize_session=False)
-    )
+    (execute or db.session.execute)(_MOVE_LAST_ACTIVITY, {"lead": lead.id, "at": at})
     set_committed_value(lead, "last_activity_at", at)
 
 
