@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from flask import has_request_context, request
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, Table, bindparam, event, insert, inspect, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import MANYTOONE, DeclarativeBase, Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -77,6 +79,30 @@ def read_only_begin() -> Iterator[None]:
         _read_only.reset(token)
 
 
+@contextmanager
+def read_apart(session: Session) -> Iterator[None]:
+    """On SQLite, with no transaction open and nothing waiting to be flushed: the reads inside
+    are a transaction of their own (a deferred BEGIN), ended at once, keeping what they loaded.
+
+    For the look-ups a writing request does first (its API key, the dealership's settings):
+    the write lock is then taken at the first write, and held for less. Elsewhere (a
+    transaction open, PostgreSQL) the reads simply run in the current transaction.
+    """
+    if session.in_transaction() or session.new or session.dirty or session.deleted:
+        yield
+        return
+    if session.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    with read_only_begin(), session.no_autoflush:
+        yield
+    expire, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()  # only read: nothing to expire
+    finally:
+        session.expire_on_commit = expire
+
+
 def _begins_immediate() -> bool:
     """Writers take SQLite's write lock at BEGIN, so they wait in turn instead of failing."""
     if _write_intent.get():
@@ -135,3 +161,100 @@ def _poll_begin_immediate(dbapi_connection, busy_timeout_ms: int) -> bool:
     finally:
         dbapi_connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     return False
+
+
+def insert_as_loaded(session: Session, objects: Sequence[object], *, commit: bool = False) -> None:
+    """Write new objects' rows with one prepared INSERT per table, then hand the objects to
+    the session as stored, as though a query had loaded them.
+
+    For a hot path writing a handful of rows: the unit of work's flush costs about four times
+    as much as the statements it runs (measured on the intake). `objects` come parents first;
+    each one's many-to-one links give its foreign keys, unset columns take their defaults, and
+    the generated id is set on the object. No ORM events fire, and nothing pending is flushed
+    first; the flush still writes any change made to the objects afterwards. Objects already
+    in the session as pending are taken out of it first. `commit`: the session commits after
+    the INSERTs, before the objects join it (so the commit does not expire them).
+    """
+    connection = session.connection()
+    for instance in objects:
+        state = inspect(instance)
+        row = _row_of(state)
+        key = connection.execute(_insert_for(state.mapper.local_table), row).inserted_primary_key
+        for column, value in zip(state.mapper.primary_key, key, strict=True):
+            state.dict[state.mapper.get_property_by_column(column).key] = value
+    if commit:
+        session.commit()
+    for instance in objects:
+        if instance in session:
+            session.expunge(instance)
+    for instance in objects:
+        make_transient_to_detached(instance)
+    for instance in objects:
+        if instance not in session:  # else joined already, through a link of an earlier one
+            session.add(instance)
+
+
+def update_as_loaded(session: Session, instance: object, **values) -> None:
+    """Set columns of a stored object with one prepared UPDATE by primary key on the session's
+    connection, and on the object as though loaded so (it stays clean for the flush). Other
+    changes pending on the object are left to the flush."""
+    state = inspect(instance)
+    mapper = state.mapper
+    columns = tuple(sorted(mapper.attrs[name].columns[0].key for name in values))
+    keys = {
+        f"pk_{column.key}": value
+        for column, value in zip(
+            mapper.primary_key, mapper.primary_key_from_instance(instance), strict=True
+        )
+    }
+    row = {mapper.attrs[name].columns[0].key: value for name, value in values.items()}
+    session.connection().execute(_update_for(mapper.local_table, columns), {**row, **keys})
+    for name, value in values.items():
+        set_committed_value(instance, name, value)
+
+
+def _row_of(state) -> dict:
+    """The column values of a new object, its links' keys and the columns' defaults filled in
+    (and set on the object, so that reading them later needs no query)."""
+    mapper, values = state.mapper, state.dict
+    for link in mapper.relationships:
+        parent = values.get(link.key)
+        if link.direction is not MANYTOONE or parent is None:
+            continue
+        parent_mapper = inspect(parent).mapper
+        for local, remote in link.local_remote_pairs:
+            value = getattr(parent, parent_mapper.get_property_by_column(remote).key)
+            values[mapper.get_property_by_column(local).key] = value
+    row = {}
+    for attribute in mapper.column_attrs:
+        column = attribute.columns[0]
+        if attribute.key in values:
+            row[column.key] = values[attribute.key]
+        elif column.primary_key or column.server_default is not None:
+            continue  # the database's to fill (read back when first used)
+        else:
+            row[column.key] = values[attribute.key] = _default(column)
+    return row
+
+
+def _default(column):
+    default = column.default
+    if default is None:
+        return None
+    if default.is_scalar:
+        return default.arg
+    if default.is_callable:
+        return default.arg(None)  # SQLAlchemy wraps the callable to take a context
+    raise TypeError(f"{column}: a SQL default cannot be filled in before the INSERT")
+
+
+@functools.cache
+def _insert_for(table: Table):
+    return insert(table)
+
+
+@functools.cache
+def _update_for(table: Table, columns: tuple[str, ...]):
+    """UPDATE table SET the columns WHERE the primary key is :pk_<name>."""
+    where = [column == bindparam(f"pk_{column.key}") for column in table.primary_key.columns]
+    return update(table).where(*where).values({name: bindparam(name) for name in columns})

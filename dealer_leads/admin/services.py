@@ -28,11 +28,14 @@ class InvalidSettings(ValueError):
         self.fields = fields
 
 
+_FIRST_DEALERSHIP = db.select(Dealership).order_by(Dealership.id).limit(1)
+
+
 def get_dealership() -> Dealership:
     """The saved settings, or unsaved defaults from the configuration on a fresh install."""
     if "dealership" in g:
         return g.dealership
-    dealership = db.session.scalar(db.select(Dealership).order_by(Dealership.id).limit(1))
+    dealership = db.session.scalar(_FIRST_DEALERSHIP)
     if dealership is None:
         config = current_app.config
         dealership = Dealership(

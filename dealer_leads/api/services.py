@@ -7,12 +7,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from dealer_leads.auth.models import API_SCOPES, ApiKey
-from dealer_leads.database import now_utc, read_only_begin
+from dealer_leads.database import now_utc, read_apart
 from dealer_leads.extensions import db
 from dealer_leads.leads.channels import InvalidPayload
 from dealer_leads.leads.ingest import body_hash, process_inbound, store_inbound
@@ -114,23 +114,20 @@ def revoke_api_key(key_id: int, now: datetime | None = None) -> ApiKey:
     return key
 
 
+_KEY_BY_HASH = db.select(ApiKey).where(ApiKey.key_hash == bindparam("key_hash"))
+
+
 def authenticate_api_key(token: str | None, now: datetime | None = None) -> ApiKey:
     """The live key matching `token`; notes when it was last used (commits).
 
-    On SQLite, when no transaction is open, the look-up is a read of its own (a deferred
-    BEGIN, ended at once): a POST then takes the write lock when it first writes, not from the
-    key check on.
+    The look-up is a read of its own where it can be (`read_apart`): a POST then takes
+    SQLite's write lock when it first writes, not from the key check on.
     """
     if not token:
         raise MissingApiKey("send an API key as 'Authorization: Bearer <key>'")
-    query = db.select(ApiKey).where(ApiKey.key_hash == ApiKey.hash_key(token))
     session = db.session()
-    if _may_read_apart(session):
-        with read_only_begin(), session.no_autoflush:
-            key = session.scalar(query)
-        _end_read(session)
-    else:
-        key = session.scalar(query)
+    with read_apart(session):
+        key = session.scalar(_KEY_BY_HASH, {"key_hash": ApiKey.hash_key(token)})
     if key is None:
         raise UnknownApiKey("this API key is not known")
     if key.revoked_at is not None:
@@ -140,23 +137,6 @@ def authenticate_api_key(token: str | None, now: datetime | None = None) -> ApiK
         key.last_used_at = now
         db.session.commit()
     return key
-
-
-def _may_read_apart(session) -> bool:
-    """SQLite, no transaction open and nothing waiting to be flushed: a read can be ended at
-    once without committing anyone's work."""
-    if session.in_transaction() or session.new or session.dirty or session.deleted:
-        return False
-    return session.get_bind().dialect.name == "sqlite"
-
-
-def _end_read(session) -> None:
-    """End a transaction that only read, keeping what it loaded (nothing to expire: no writes)."""
-    expire, session.expire_on_commit = session.expire_on_commit, False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = expire
 
 
 @dataclass

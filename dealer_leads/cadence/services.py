@@ -43,11 +43,14 @@ def _hours():
     )
 
 
+_RULES_IN_ORDER = select(PlanRule).order_by(PlanRule.position, PlanRule.id)
+
+
 def choose_plan(lead: Lead, at: datetime) -> tuple[FollowUpPlan | None, str]:
     """The first rule that matches the lead picks its plan; the rule is returned as text."""
     interests = {v.interest for v in lead.vehicles}
     after_hours = not is_open(at, _hours())
-    rules = db.session.scalars(select(PlanRule).order_by(PlanRule.position, PlanRule.id))
+    rules = db.session.scalars(_RULES_IN_ORDER)
     for rule in rules:
         if rule.department and rule.department != lead.department:
             continue

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 
-from sqlalchemy import case, func, or_, text
+from sqlalchemy import bindparam, case, func, or_, text
 from sqlalchemy.exc import IntegrityError
 
 from dealer_leads.admin.services import get_dealership
 from dealer_leads.auth.models import User
 from dealer_leads.cadence.services import open_task, pause_automatic, start_plan
-from dealer_leads.database import now_utc
+from dealer_leads.database import insert_as_loaded, now_utc, read_apart, update_as_loaded
 from dealer_leads.extensions import db
 from dealer_leads.inventory.models import Vehicle
 from dealer_leads.leads.channels import InvalidPayload, parse_payload
@@ -94,7 +94,13 @@ def store_inbound(
     status: str = "received",
     error: str = "",
 ) -> InboundPayload:
-    """Write the payload as received, before anything else looks at it (commits)."""
+    """Write the payload as received, before anything else looks at it (commits).
+
+    The dealership's settings are read first, apart where they can be: the processing that
+    follows then parses and normalises the payload before it takes SQLite's write lock.
+    """
+    with read_apart(db.session()):
+        get_dealership()
     inbound = InboundPayload(
         channel=channel,
         raw=raw,
@@ -106,8 +112,7 @@ def store_inbound(
         status=status,
         error=error,
     )
-    db.session.add(inbound)
-    db.session.commit()
+    insert_as_loaded(db.session(), [inbound], commit=True)
     return inbound
 
 
@@ -158,8 +163,10 @@ def _process_once(
         _mark_failed(inbound, error)
         raise
     results = [ingest_lead(prospect, inbound, now=now, by=by) for prospect in prospects]
-    inbound.status, inbound.error, inbound.processed_at = "processed", "", now
-    inbound.response = {"results": [result.as_dict() for result in results]}
+    answer = {"results": [result.as_dict() for result in results]}
+    update_as_loaded(
+        db.session(), inbound, status="processed", error="", processed_at=now, response=answer
+    )
     db.session.commit()
     return results
 
@@ -261,8 +268,14 @@ def ingest_lead(
                 set_assignee(
                     lead, advisor, by=None, rule="round robin among advisors on shift", at=now
                 )
-    # Flushes the new lead with its customer (a new customer needs no consent look-up).
-    record_implied_consent(customer, "inquiry", now, source=f"inquiry via {source}")
+    new_customer = customer.id is None
+    insert_as_loaded(
+        db.session(),
+        [*([customer] if new_customer else []), lead, *lead.sources, *lead.vehicles, *lead.events],
+    )
+    record_implied_consent(
+        customer, "inquiry", now, source=f"inquiry via {source}", new_customer=new_customer
+    )
     db.session.flush()
     start_plan(lead, now)  # its cadence and timeline line go with the next flush or commit
     return IntakeResult(lead.id, customer.id, False, warnings, rule="new lead")
@@ -287,11 +300,7 @@ def _lock_keys(source_key: str, provider_id: str | None, *contacts: str | None) 
 
 def _known_source(source_key: str, provider_id: str) -> LeadSource | None:
     """The earlier inquiry with this provider id from this source, if any."""
-    return db.session.scalar(
-        db.select(LeadSource).where(
-            LeadSource.source_key == source_key, LeadSource.provider_lead_id == provider_id
-        )
-    )
+    return db.session.scalar(_KNOWN_SOURCE, {"source_key": source_key, "provider_id": provider_id})
 
 
 def _same_provider_id(
@@ -334,20 +343,16 @@ def _match_or_create_customer(
     customer, rule = None, ""
     by_email = bool(contact.email and contact.email_valid)
     by_phone = bool(contact.phone and contact.phone_valid)
+    found = {"email": contact.email, "phone": contact.phone}
     if by_email and by_phone:
-        # One query: the first customer with the e-mail, else the first with the phone.
-        same_email = Customer.email == contact.email
-        customer = _find_customer(
-            or_(same_email, Customer.phone == contact.phone),
-            first=case((same_email, 0), else_=1),
-        )
+        customer = db.session.scalar(_CUSTOMER_BY_EMAIL_THEN_PHONE, found)
         if customer is not None:
             same = customer.email == contact.email
             rule = "matched by e-mail" if same else "matched by phone"
     elif by_email:
-        customer, rule = _find_customer(Customer.email == contact.email), "matched by e-mail"
+        customer, rule = db.session.scalar(_CUSTOMER_BY_EMAIL, found), "matched by e-mail"
     elif by_phone:
-        customer, rule = _find_customer(Customer.phone == contact.phone), "matched by phone"
+        customer, rule = db.session.scalar(_CUSTOMER_BY_PHONE, found), "matched by phone"
     if customer is None:
         customer, rule = Customer(), "new customer"
         db.session.add(customer)
@@ -355,15 +360,26 @@ def _match_or_create_customer(
     return customer, rule, replaced
 
 
-def _find_customer(condition, first=None) -> Customer | None:
-    order = (Customer.id,) if first is None else (first, Customer.id)
-    query = (
-        db.select(Customer)
-        .where(condition, Customer.merged_into_id.is_(None))
-        .order_by(*order)
-        .limit(1)
-    )
-    return db.session.scalar(query)
+def _first_customer(condition, *order):
+    """The unmerged customer meeting `condition` that comes first (lowest id last)."""
+    query = db.select(Customer).where(condition, Customer.merged_into_id.is_(None))
+    return query.order_by(*order, Customer.id).limit(1)
+
+
+# Built once, run with the values as parameters: each intake skips building the statements and
+# their cache keys.
+_KNOWN_SOURCE = db.select(LeadSource).where(
+    LeadSource.source_key == bindparam("source_key"),
+    LeadSource.provider_lead_id == bindparam("provider_id"),
+)
+_SAME_EMAIL = Customer.email == bindparam("email")
+_SAME_PHONE = Customer.phone == bindparam("phone")
+_CUSTOMER_BY_EMAIL = _first_customer(_SAME_EMAIL)
+_CUSTOMER_BY_PHONE = _first_customer(_SAME_PHONE)
+# One query for both: the first customer with the e-mail, else the first with the phone.
+_CUSTOMER_BY_EMAIL_THEN_PHONE = _first_customer(
+    or_(_SAME_EMAIL, _SAME_PHONE), case((_SAME_EMAIL, 0), else_=1)
+)
 
 
 def _fill_customer(customer: Customer, contact: NormalContact, prospect: LeadIn) -> str:

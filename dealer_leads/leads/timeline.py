@@ -9,7 +9,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from dealer_leads.auth.models import User
 from dealer_leads.cadence.models import AUTOMATIC_CHANNELS, PENDING_TOUCH_STATES, Touch
-from dealer_leads.database import now_utc
+from dealer_leads.database import now_utc, update_as_loaded
 from dealer_leads.extensions import db
 from dealer_leads.leads.models import Lead, LeadEvent
 
@@ -83,23 +83,27 @@ def _move_last_activity(lead: Lead, at: datetime, execute=None) -> None:
     set_committed_value(lead, "last_activity_at", at)
 
 
+_NEXT_ADVISOR = (
+    db.select(User)
+    .where(User.role == "advisor", User.active.is_(True), User.on_shift.is_(True))
+    .order_by(nulls_first(User.last_assigned_at.asc()), User.id)
+    .limit(1)
+)
+_NEXT_FREE_ADVISOR_LOCKED = _NEXT_ADVISOR.with_for_update(skip_locked=True)
+_NEXT_ADVISOR_LOCKED = _NEXT_ADVISOR.with_for_update()
+
+
 def next_advisor_in_rotation(now: datetime) -> User | None:
     """Round robin: the active, on-shift advisor who was assigned a lead longest ago."""
-    query = (
-        db.select(User)
-        .where(User.role == "advisor", User.active.is_(True), User.on_shift.is_(True))
-        .order_by(nulls_first(User.last_assigned_at.asc()), User.id)
-        .limit(1)
-    )
-    advisor = None
+    query, advisor = _NEXT_ADVISOR, None
     if db.session.get_bind().dialect.name == "postgresql":
         # Concurrent intakes take the next free advisor instead of queueing on one row; only
         # when every advisor is being assigned at this instant do they wait their turn.
-        advisor = db.session.scalar(query.with_for_update(skip_locked=True))
-        query = query.with_for_update()
+        advisor = db.session.scalar(_NEXT_FREE_ADVISOR_LOCKED)
+        query = _NEXT_ADVISOR_LOCKED
     advisor = advisor or db.session.scalar(query)
     if advisor is not None:
-        advisor.last_assigned_at = now
+        update_as_loaded(db.session(), advisor, last_assigned_at=now)
     return advisor
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from dealer_leads.admin.services import DEFAULT_HOURS, dealership_zone, get_dealership
 from dealer_leads.cadence.finishing import cancel_opted_out
+from dealer_leads.database import insert_as_loaded
 from dealer_leads.extensions import db
 from dealer_leads.leads.models import Customer
 from dealer_leads.leads.normalize import normalize_email, normalize_phone
@@ -205,17 +206,18 @@ def _implied_covered(customer_id: int, channel: str, expires_at: datetime | None
 
 
 def record_implied_consent(
-    customer: Customer, basis: str, at: datetime, source: str
+    customer: Customer, basis: str, at: datetime, source: str, *, new_customer: bool = False
 ) -> list[Consent]:
     """Implied consent from an inquiry or a purchase on each channel the customer gave us.
 
     A channel already covered by a live implied consent lasting as long (or longer) gets no new
-    row. One look-up for all channels (none for a customer not yet saved) and one insert.
-    Flush only: intake and the sale own the transaction.
+    row. One look-up for all channels (none for a customer not yet saved, or `new_customer`:
+    saved by the caller's own transaction) and one insert. Flush only: intake and the sale
+    own the transaction.
     """
     expires_at = rules.implied_consent_expiry(regime(), basis, at)
-    new_customer = customer.id is None
-    if new_customer:
+    if customer.id is None:
+        new_customer = True
         db.session.flush()
     channels = ["email"] if customer.email else []
     channels += PHONE_CHANNELS if customer.phone else ()
@@ -228,16 +230,12 @@ def record_implied_consent(
         )
         covered = set(db.session.scalars(live.where(Consent.channel.in_(channels), lasts)))
         channels = [channel for channel in channels if channel not in covered]
-    if channels:
-        fields = {"kind": "implied", "source": source[:200], "given_at": at}
-        rows = [
-            {"customer_id": customer.id, "channel": channel, "expires_at": expires_at, **fields}
-            for channel in channels
-        ]
-        added = list(db.session.scalars(db.insert(Consent).returning(Consent), rows))
-        added.sort(key=lambda consent: channels.index(consent.channel))
-    else:
-        added = []
+    fields = {"kind": "implied", "source": source[:200], "given_at": at}
+    added = [
+        Consent(customer_id=customer.id, channel=channel, expires_at=expires_at, **fields)
+        for channel in channels
+    ]
+    insert_as_loaded(db.session(), added)
     db.session.flush()
     return added
 
