@@ -190,6 +190,7 @@ def submit_inbound(
             source_ip=source_ip,
             api_key_id=api_key_id,
             idempotency_key=idempotency_key,
+            processed_next=True,
         )
     except IntegrityError:
         # Two requests with one key raced; the unique constraint let one store its payload.

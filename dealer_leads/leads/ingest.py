@@ -93,14 +93,24 @@ def store_inbound(
     idempotency_key: str | None = None,
     status: str = "received",
     error: str = "",
+    processed_next: bool = False,
 ) -> InboundPayload:
     """Write the payload as received, before anything else looks at it (commits).
 
     The dealership's settings are read first, apart where they can be: the processing that
     follows then parses and normalises the payload before it takes SQLite's write lock.
+
+    `processed_next`: the caller processes the payload at once, before it answers anyone. On
+    PostgreSQL this commit then does not wait for the disk: it is committed (seen by every
+    session, kept when the processing fails or the process dies), and the processing's own
+    commit, which waits for the write-ahead log to reach the disk up to and including this
+    one, makes it durable before any answer is sent. One disk flush a post instead of two.
     """
-    with read_apart(db.session()):
+    session = db.session()
+    with read_apart(session):
         get_dealership()
+    if processed_next and session.get_bind().dialect.name == "postgresql":
+        session.execute(_NO_WAIT_FOR_DISK)
     inbound = InboundPayload(
         channel=channel,
         raw=raw,
@@ -112,8 +122,11 @@ def store_inbound(
         status=status,
         error=error,
     )
-    insert_as_loaded(db.session(), [inbound], commit=True)
+    insert_as_loaded(session, [inbound], commit=True)
     return inbound
+
+
+_NO_WAIT_FOR_DISK = text("SET LOCAL synchronous_commit TO OFF")
 
 
 def process_inbound(

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from builders import ingest, lead_json
+from sqlalchemy import event, text
 
 from dealer_leads.cadence.defaults import ensure_default_plans
 from dealer_leads.cadence.models import Touch
@@ -302,3 +303,28 @@ def test_a_repeat_inquiry_on_an_assigned_lead_gives_the_advisor_one_task(app, ma
     ingest(lead_json(source="CarGurus", customer=customer), now=now)
     (task,) = _open_tasks(lead)
     assert (task.title, task.assigned_to_id) == ("Respond: new inquiry from CarGurus", advisor.id)
+
+
+def test_a_payload_stored_for_processing_at_once_waits_for_the_disk_only_then(app):
+    """On PostgreSQL the store's commit skips the disk flush only when the processing, whose
+    commit flushes it, follows at once; the setting ends with the store's transaction."""
+    seen = []
+
+    def note(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    db.session.commit()
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        inbound = store_inbound("api", json.dumps(lead_json()).encode(), processed_next=True)
+        store_inbound("api", b"{}", processed_next=False)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    skipped = [s for s in seen if "synchronous_commit" in s]
+    if db.engine.dialect.name == "postgresql":
+        assert skipped == ["SET LOCAL synchronous_commit TO OFF"]  # the first store only
+        assert db.session.scalar(text("SHOW synchronous_commit")) == "on"  # processing waits
+    else:
+        assert skipped == []  # SQLite: its WAL commits do not flush the disk either way
+    [result] = process_inbound(inbound.id)
+    assert db.session.get(Lead, result.lead_id).inbound_id == inbound.id
