@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, event, make_url, text
 from werkzeug.serving import make_server
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -45,6 +45,24 @@ def login_with_csrf(client, user, password: str = "password123"):
     response = client.post("/login", data=data)
     assert response.status_code == 302, response.get_data(as_text=True)
     return response
+
+
+@contextmanager
+def sql_statements():
+    """The SQL statements the app's engine runs inside the block (BEGIN sent on the DBAPI
+    connection itself, as SQLite's writers do, is not among them)."""
+    from dealer_leads.extensions import db
+
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
 
 
 @contextmanager

@@ -1,32 +1,17 @@
 """Rows written with prepared statements and handed to the session as loaded (database.py)."""
 
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import event, inspect, select, text
+from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
+from support import sql_statements
 
 from dealer_leads.database import insert_as_loaded, read_apart, read_only_begin, update_as_loaded
 from dealer_leads.extensions import db
 from dealer_leads.leads.models import Customer, Lead, LeadEvent, LeadSource, LeadVehicle
 
 NOW = datetime(2026, 12, 7, 15, 30, tzinfo=UTC)
-
-
-@contextmanager
-def statements():
-    """The SQL statements run inside the block."""
-    seen: list[str] = []
-
-    def note(_conn, _cursor, statement, *_args):
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", note)
 
 
 def _stored(sql: str, **params) -> list[tuple]:
@@ -72,7 +57,7 @@ def test_objects_join_the_session_as_loaded(app):
         state = inspect(instance)
         assert state.persistent and not state.modified
     assert not db.session.new and not db.session.dirty
-    with statements() as seen:
+    with sql_statements() as seen:
         values = (lead.status, lead.customer.created_at, lead.last_activity_at, lead.warnings)
         kinds = [vehicle.interest for vehicle in lead.vehicles]
         db.session.flush()  # nothing pending: no second INSERT
@@ -110,7 +95,7 @@ def test_commit_keeps_the_objects_loaded(app):
     insert_as_loaded(db.session(), _graph(lead), commit=True)
 
     assert _stored("SELECT id FROM leads") == [(lead.id,)]  # committed
-    with statements() as seen:
+    with sql_statements() as seen:
         assert lead.customer.email == "dana@example.com"
         assert lead.received_at == NOW
     assert seen == []  # not expired by the commit
@@ -137,7 +122,7 @@ def test_update_as_loaded_writes_the_row_and_keeps_the_object_clean(app):
     update_as_loaded(db.session(), lead, status="lost", lost_reason="bought elsewhere")
     assert lead.status == "lost" and lead.lost_reason == "bought elsewhere"
     assert not inspect(lead).attrs.status.history.has_changes()
-    with statements() as seen:
+    with sql_statements() as seen:
         db.session.commit()
 
     [flushed] = [s for s in seen if s.lstrip().upper().startswith("UPDATE")]
@@ -156,7 +141,7 @@ def test_read_apart_is_a_read_of_its_own_on_sqlite(app):
         lead = db.session.scalar(select(Lead))
     if db.engine.dialect.name == "sqlite":
         assert not db.session().in_transaction()  # ended at once: no lock kept
-        with statements() as seen:
+        with sql_statements() as seen:
             assert lead.source == "Cars.com"  # kept, not expired
         assert seen == []
     else:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from builders import ingest, lead_json
-from sqlalchemy import event, select
+from sqlalchemy import select
+from support import sql_statements
 
 from dealer_leads.cadence import plan_changes, plan_services
 from dealer_leads.cadence import services as cadence_services
@@ -325,20 +325,6 @@ def _assign(lead_id: int, user) -> int:
     return lead_id
 
 
-@contextmanager
-def count_queries():
-    statements = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-
-
 def test_tasks_advisors_see_their_own_overdue_first(app, make_user):
     ana, ben = make_user("advisor", name="Ana"), make_user("advisor", name="Ben")
     boss = make_user("supervisor")
@@ -377,7 +363,7 @@ def test_task_list_takes_the_same_queries_for_one_task_or_many(app, make_user):
     db.session.expire_all()
 
     def page_queries() -> int:
-        with count_queries() as statements:
+        with sql_statements() as statements:
             for task in plan_services.list_tasks(boss, scope="all", now=now):
                 assert task.lead.customer.name and task.lead.assigned_to.name
         db.session.expire_all()

@@ -5,7 +5,8 @@ from datetime import timedelta
 
 import pytest
 from builders import ingest, lead_json
-from sqlalchemy import event, text
+from sqlalchemy import text
+from support import sql_statements
 
 from dealer_leads.cadence.defaults import ensure_default_plans
 from dealer_leads.cadence.models import Touch
@@ -308,18 +309,10 @@ def test_a_repeat_inquiry_on_an_assigned_lead_gives_the_advisor_one_task(app, ma
 def test_a_payload_stored_for_processing_at_once_waits_for_the_disk_only_then(app):
     """On PostgreSQL the store's commit skips the disk flush only when the processing, whose
     commit flushes it, follows at once; the setting ends with the store's transaction."""
-    seen = []
-
-    def note(_conn, _cursor, statement, *_args):
-        seen.append(statement)
-
     db.session.commit()
-    event.listen(db.engine, "before_cursor_execute", note)
-    try:
+    with sql_statements() as seen:
         inbound = store_inbound("api", json.dumps(lead_json()).encode(), processed_next=True)
         store_inbound("api", b"{}", processed_next=False)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", note)
     skipped = [s for s in seen if "synchronous_commit" in s]
     if db.engine.dialect.name == "postgresql":
         assert skipped == ["SET LOCAL synchronous_commit TO OFF"]  # the first store only
