@@ -318,9 +318,32 @@ def rows(results: dict) -> list[tuple[str, str, str, str, str]]:
     return table
 
 
+def _time_write_transactions(engine, tally: Counter) -> None:
+    """Adds up, as `write_ms`, how long each transaction that wrote lasted from its BEGIN to its
+    COMMIT: on SQLite, where writers begin IMMEDIATE, how long it held the write lock."""
+    from sqlalchemy import event
+
+    def began(connection):  # after the app's own listener has sent BEGIN (IMMEDIATE)
+        connection.info["began"], connection.info["wrote"] = time.perf_counter(), False
+
+    def executed(connection, _cursor, statement, *_args):
+        if statement.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE"):
+            connection.info["wrote"] = True
+
+    def committed(connection):
+        if connection.info.pop("wrote", False):
+            held = time.perf_counter() - connection.info.pop("began")
+            tally.update({"write_transactions": 1, "write_ms": held * 1000})
+
+    event.listen(engine, "begin", began)
+    event.listen(engine, "before_cursor_execute", executed)
+    event.listen(engine, "commit", committed)
+
+
 def profile(kind: str = "sqlite", posts: int = 300) -> dict:
     """Where a real post's time goes, in-process (test client, one at a time): CPU per post for
-    both endpoints, SQL statements, flushes and commits per post, and the costliest calls."""
+    both endpoints, SQL statements, flushes, commits, write transactions and the time they
+    held (`write_ms`) per post, and the costliest calls."""
     import cProfile
     import io
     import pstats
@@ -340,6 +363,7 @@ def profile(kind: str = "sqlite", posts: int = 300) -> dict:
         event.listen(engine, "before_cursor_execute", lambda *a: tally.update(["statements"]))
         event.listen(engine, "commit", lambda *a: tally.update(["commits"]))
         event.listen(db.session, "before_flush", lambda *a: tally.update(["flushes"]))
+        _time_write_transactions(engine, tally)
 
         numbers = itertools.count()  # one for all posts: a phone number is never reused
 
