@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pytest
 from builders import lead_json
 from flask import Response
-from sqlalchemy import event, func
-from support import shared_path
+from sqlalchemy import func
+from support import shared_path, sql_statements
 from werkzeug.test import EnvironBuilder
 
 from dealer_leads.api import services
@@ -774,16 +774,8 @@ def test_list_next_link_keeps_the_filters(client, key):
 
 
 def _statements_for(client, key: str, query: str) -> tuple[int, int]:
-    statements: list[str] = []
-
-    def note(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", note)
-    try:
+    with sql_statements() as statements:
         items = _list(client, key, query)["items"]
-    finally:
-        event.remove(db.engine, "before_cursor_execute", note)
     return len(statements), len(items)
 
 

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from builders import ingest, lead_json
-from sqlalchemy import delete, event, select
+from sqlalchemy import delete, select
+from support import sql_statements
 
 from dealer_leads.cadence import outbound
 from dealer_leads.cadence.defaults import ensure_default_plans
@@ -49,18 +50,9 @@ def _leads(count: int, at: datetime) -> list[int]:
 
 def _selects_during(action) -> int:
     """How many SELECT statements `action()` runs."""
-    seen = []
-
-    def count(conn, cursor, statement, *args):
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with sql_statements() as seen:
         action()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
-    return len(seen)
+    return sum(statement.lstrip().upper().startswith("SELECT") for statement in seen)
 
 
 def test_a_batch_reads_the_same_whatever_its_size(senders):

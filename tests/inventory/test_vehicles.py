@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 from flask import Flask
-from sqlalchemy import event, func, select
-from support import login, serve
+from sqlalchemy import func, select
+from support import login, serve, sql_statements
 
 from dealer_leads.admin.services import dealership_zone
 from dealer_leads.auth.services import create_user
@@ -405,21 +405,15 @@ def test_list_pages_with_a_constant_query_count(client, login_as):
         if n % 2:  # half photographed: the days to photo come from the vehicle's own row
             vehicle.first_photo_at = datetime(2026, 11, 1, 15, 0, tzinfo=UTC)
     db.session.commit()
-    statements: list[str] = []
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        counts = []
-        for size in (5, 50):
-            db.session.remove()
-            statements.clear()
+    counts = []
+    for size in (5, 50):
+        db.session.remove()
+        with sql_statements() as statements:
             response = client.get(f"/inventory/?per_page={size}&page=1")
-            page = response.get_data(as_text=True)
-            assert page.count("data-vehicle=") == size
-            assert page.count('data-label="Days to photo"') == size
-            counts.append(len(statements))
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
+        page = response.get_data(as_text=True)
+        assert page.count("data-vehicle=") == size
+        assert page.count('data-label="Days to photo"') == size
+        counts.append(len(statements))
     assert counts[0] == counts[1]
     second = client.get("/inventory/?per_page=50&page=2").get_data(as_text=True)
     assert second.count("data-vehicle=") == 10 and "Page 2 of 2" in second

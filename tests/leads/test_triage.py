@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 from builders import ingest, lead_json
-from sqlalchemy import event
+from support import sql_statements
 
 from dealer_leads.cadence.models import Touch
 from dealer_leads.database import now_utc
@@ -87,21 +87,15 @@ def test_queue_query_count_does_not_grow_with_page_size(client, login_as, make_u
         lead_id = ingest().lead_id
         db.session.add(Touch(lead_id=lead_id, channel="call_task", due_at=late, status="open"))
     db.session.commit()
-    statements = []
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        counts = []
-        for size in (5, 30):
-            db.session.remove()  # each request starts cold, as in production
-            statements.clear()
+    counts = []
+    for size in (5, 30):
+        db.session.remove()  # each request starts cold, as in production
+        with sql_statements() as statements:
             response = client.get(f"/leads/?per_page={size}")
-            assert response.status_code == 200
-            assert response.get_data(as_text=True).count('name="lead_ids"') == size
-            assert response.get_data(as_text=True).count("data-overdue") == size
-            counts.append(len(statements))
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
+        assert response.status_code == 200
+        assert response.get_data(as_text=True).count('name="lead_ids"') == size
+        assert response.get_data(as_text=True).count("data-overdue") == size
+        counts.append(len(statements))
     assert counts[0] == counts[1]
 
 
