@@ -224,6 +224,10 @@ def _row_of(state) -> dict:
         parent_mapper = inspect(parent).mapper
         for local, remote in link.local_remote_pairs:
             value = getattr(parent, parent_mapper.get_property_by_column(remote).key)
+            if value is None:
+                raise ValueError(
+                    f"{mapper.class_.__name__}.{link.key} is not stored: list it first"
+                )
             values[mapper.get_property_by_column(local).key] = value
     row = {}
     for attribute in mapper.column_attrs:

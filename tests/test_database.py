@@ -156,3 +156,13 @@ def test_read_apart_leaves_pending_work_alone(app):
 
     assert db.session().in_transaction()  # the read ran in the open transaction...
     assert _stored("SELECT count(*) FROM customers") == [(0,)]  # ...which it did not commit
+
+
+def test_a_link_to_an_object_not_stored_is_refused_before_any_row(app):
+    lead = _new_lead()  # its customer is new, and not in the list
+
+    with pytest.raises(ValueError, match="Lead.customer is not stored"):
+        insert_as_loaded(db.session(), [lead, *lead.sources])
+    db.session.rollback()
+
+    assert _stored("SELECT count(*) FROM leads") == [(0,)]
