@@ -209,7 +209,9 @@ def ingest_lead(
 
     The look-ups run without autoflush: whatever came before this prospect (an earlier one in
     the same document) is flushed first, so the duplicate checks see it; a new lead is built in
-    memory and flushed once, with its customer, sources, vehicles and first events.
+    memory, with its customer, sources, vehicles and first events, and their rows are written
+    at once with prepared statements (`insert_as_loaded`: the unit of work's flush of them cost
+    a quarter of an API post).
     """
     dealership = get_dealership()
     contact = normalize_contact(prospect.contact, region=dealership.country or "US")
@@ -374,7 +376,7 @@ def _match_or_create_customer(
 
 
 def _first_customer(condition, *order):
-    """The unmerged customer meeting `condition` that comes first (lowest id last)."""
+    """A query for the first unmerged customer meeting `condition`: by `order`, then by id."""
     query = db.select(Customer).where(condition, Customer.merged_into_id.is_(None))
     return query.order_by(*order, Customer.id).limit(1)
 

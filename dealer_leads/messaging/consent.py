@@ -212,8 +212,8 @@ def record_implied_consent(
 
     A channel already covered by a live implied consent lasting as long (or longer) gets no new
     row. One look-up for all channels (none for a customer not yet saved, or `new_customer`:
-    saved by the caller's own transaction) and one insert. Flush only: intake and the sale
-    own the transaction.
+    saved by the caller's own transaction); the new rows are written at once with a prepared
+    statement (`insert_as_loaded`). Flush only: intake and the sale own the transaction.
     """
     expires_at = rules.implied_consent_expiry(regime(), basis, at)
     if customer.id is None:
