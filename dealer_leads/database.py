@@ -175,11 +175,9 @@ def insert_as_loaded(session: Session, objects: Sequence[object], *, commit: boo
     in the session as pending are taken out of it first. `commit`: the session commits after
     the INSERTs, before the objects join it (so the commit does not expire them).
     """
-    connection = session.connection()
     for instance in objects:
         state = inspect(instance)
-        row = _row_of(state)
-        key = connection.execute(_insert_for(state.mapper.local_table), row).inserted_primary_key
+        key = insert_row(session, state.mapper.local_table, _row_of(state))
         for column, value in zip(state.mapper.primary_key, key, strict=True):
             state.dict[state.mapper.get_property_by_column(column).key] = value
     if commit:
@@ -192,6 +190,13 @@ def insert_as_loaded(session: Session, objects: Sequence[object], *, commit: boo
     for instance in objects:
         if instance not in session:  # else joined already, through a link of an earlier one
             session.add(instance)
+
+
+def insert_row(session: Session, table: Table, row: dict) -> tuple:
+    """INSERT one row on the session's connection, with a statement built once per table (the
+    values are parameters: no statement or cache key to build each time, a third of the cost
+    of such small statements); returns the new primary key. Nothing pending is flushed first."""
+    return session.connection().execute(_insert_for(table), row).inserted_primary_key
 
 
 def update_as_loaded(session: Session, instance: object, **values) -> None:

@@ -27,13 +27,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import select, update
 
 from dealer_leads.cadence import outbound
 from dealer_leads.cadence.batch import Batch, load_batch, opt_out_reason
 from dealer_leads.cadence.finishing import finish_done_plans
 from dealer_leads.cadence.models import AUTOMATIC_CHANNELS, Touch
+from dealer_leads.database import update_as_loaded
 from dealer_leads.extensions import db
 from dealer_leads.leads.timeline import record_event, write_event
 from dealer_leads.messaging import consent
@@ -306,8 +306,14 @@ def finish_send(composed: outbound.Composed, sent: Future[str], now: datetime) -
         log.exception("cadence: touch #%s: unexpected error while sending", touch.id)
         db.session.rollback()
         return _unknown(touch, _error_text(error), now)
-    _store(
-        touch, status="sent", finished_at=now, message_id=result.message_id, outcome=result.summary
+    # Written at once, the object clean: the commit has nothing to flush (see `write_event`).
+    update_as_loaded(
+        db.session(),
+        touch,
+        status="sent",
+        finished_at=now,
+        message_id=result.message_id,
+        outcome=result.summary,
     )
     write_event(
         touch.lead,
@@ -319,18 +325,6 @@ def finish_send(composed: outbound.Composed, sent: Future[str], now: datetime) -
     )
     db.session.commit()
     return "sent"
-
-
-def _store(touch: Touch, **values: object) -> None:
-    """Write `values` to the touch's row with one UPDATE on the session's connection; the
-    object shows them and stays clean (nothing for the unit of work: see `write_event`)."""
-    db.session.connection().execute(_UPDATE_TOUCH, {"touch": touch.id, **values})
-    for name, value in values.items():
-        set_committed_value(touch, name, value)
-
-
-# The columns to set come from each execution's parameters (see `timeline.write_event`).
-_UPDATE_TOUCH = update(Touch.__table__).where(Touch.__table__.c.id == bindparam("touch"))
 
 
 def _plan_state(touch: Touch, batch: Batch) -> str:

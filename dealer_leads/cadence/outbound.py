@@ -16,14 +16,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import insert, or_, select
+from sqlalchemy import or_, select
 
 from dealer_leads.admin.services import get_dealership
 from dealer_leads.auth.models import User
 from dealer_leads.cadence.batch import Batch, may_contact
 from dealer_leads.cadence.drafts import draft_text
 from dealer_leads.cadence.models import Touch
-from dealer_leads.database import now_utc
+from dealer_leads.database import insert_row, now_utc
 from dealer_leads.extensions import db
 from dealer_leads.inventory.models import Vehicle
 from dealer_leads.leads.models import Lead
@@ -295,7 +295,4 @@ def _record(lead, touch, channel, to, subject, body, message_id, token, provider
         "status": "sent",
         "sent_at": now,
     }
-    db.session.connection().execute(_INSERT_MESSAGE, row)
-
-
-_INSERT_MESSAGE = insert(OutboundMessage.__table__)  # built once (see timeline.write_event)
+    insert_row(db.session(), OutboundMessage.__table__, row)

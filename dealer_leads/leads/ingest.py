@@ -288,10 +288,9 @@ def ingest_lead(
         db.session(),
         [*([customer] if new_customer else []), lead, *lead.sources, *lead.vehicles, *lead.events],
     )
-    record_implied_consent(
+    record_implied_consent(  # flushes what is pending (a matched customer's filled gaps)
         customer, "inquiry", now, source=f"inquiry via {source}", new_customer=new_customer
     )
-    db.session.flush()
     start_plan(lead, now)  # its cadence and timeline line go with the next flush or commit
     return IntakeResult(lead.id, customer.id, False, warnings, rule="new lead")
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, insert, inspect, nulls_first, or_, update
+from sqlalchemy import bindparam, inspect, nulls_first, or_, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from dealer_leads.auth.models import User
 from dealer_leads.cadence.models import AUTOMATIC_CHANNELS, PENDING_TOUCH_STATES, Touch
-from dealer_leads.database import now_utc, update_as_loaded
+from dealer_leads.database import insert_row, now_utc, update_as_loaded
 from dealer_leads.extensions import db
 from dealer_leads.leads.models import Lead, LeadEvent
 
@@ -55,15 +55,12 @@ def write_event(lead: Lead, kind: str, summary: str, *, at: datetime, **data) ->
     For a hot path that commits right after: the worker records each message it sends this
     way (flushing the event object cost about as much as building the e-mail). A loaded
     `lead.events` does not see the line until it is read again."""
-    connection = db.session.connection()
     row = {"lead_id": lead.id, "kind": kind, "summary": summary[:500], "data": data, "at": at}
-    connection.execute(_INSERT_EVENT, row)
-    _move_last_activity(lead, at, execute=connection.execute)
+    insert_row(db.session(), LeadEvent.__table__, row)
+    _move_last_activity(lead, at, execute=db.session.connection().execute)
 
 
-# Built once: with the values as parameters, each execution skips building the statement and
-# its cache key (a third of the cost of these small statements).
-_INSERT_EVENT = insert(LeadEvent.__table__)
+# Built once (see `database.insert_row`).
 _MOVE_LAST_ACTIVITY = (
     update(Lead)
     .where(Lead.id == bindparam("lead"))
