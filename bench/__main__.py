@@ -33,6 +33,11 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     intake.add_argument("--max-posts", type=int, default=50_000, help="cap per leg (50000)")
     intake.add_argument("--workers", type=int, default=2, help="gunicorn workers (2)")
     intake.add_argument(
+        "--floors",
+        action="store_true",
+        help="also post to the floors: the same rows with none of the app's logic",
+    )
+    intake.add_argument(
         "--profile", action="store_true", help="also profile a real post in-process (SQLite)"
     )
     adf = parser.add_argument_group("adf")
@@ -94,6 +99,7 @@ def _run(name: str, args: argparse.Namespace) -> tuple[dict, list[tuple]]:
             max_posts=args.max_posts,
             workers=args.workers,
             postgres=postgres,
+            floors=args.floors,
         )
         if args.profile:
             figures["profile_sqlite"] = bench_intake.profile("sqlite")

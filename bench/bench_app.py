@@ -1,9 +1,10 @@
 """The app and the throw-away databases the benchmarks run against.
 
-`create_bench_app()` is the real app plus one bench-only endpoint, `POST /bench/parse-only`: the
+`create_bench_app()` is the real app plus bench-only endpoints: `POST /bench/parse-only`, the
 intake view's work before the database (size check, JSON parse, contact normalisation), the
-baseline the real `POST /api/v1/leads` is compared with. Gunicorn calls it as a factory:
-`gunicorn 'bench.bench_app:create_bench_app()'` with DATABASE_URL in the environment.
+baseline the real `POST /api/v1/leads` is compared with, and the floors of `bench_floor`.
+Gunicorn calls it as a factory: `gunicorn 'bench.bench_app:create_bench_app()'` with
+DATABASE_URL in the environment.
 """
 
 from __future__ import annotations
@@ -62,8 +63,11 @@ def parse_only():
 def create_bench_app(**overrides) -> Flask:
     """The real app (DATABASE_URL from the environment) with the bench-only baseline endpoint."""
     app = create_app(Config, **overrides)
-    app.register_blueprint(bench_bp)
-    csrf.exempt(bench_bp)
+    from bench.bench_floor import floor_bp
+
+    for blueprint in (bench_bp, floor_bp):
+        app.register_blueprint(blueprint)
+        csrf.exempt(blueprint)
     return app
 
 

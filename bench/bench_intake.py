@@ -3,7 +3,10 @@
 Real: `POST /api/v1/leads` with a bearer key (store the raw payload, parse, match, dedupe, route,
 assign, commit). Baseline, in the same app and server: `POST /bench/parse-only`, the same size
 check, JSON parse and normalisation without the database. Every real post has its own provider
-id, e-mail and phone, so each one creates a new lead and customer.
+id, e-mail and phone, so each one creates a new lead and customer. With `floors`, two more legs:
+the same rows written with none of the app's logic (`bench_floor`), the most a post writing them
+can reach here. Each leg also notes the CPU the gunicorn workers and the PostgreSQL server used
+per post (read from /proc; empty elsewhere).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from bench.bench_app import PROJECT_ROOT, create_bench_app, postgres_available, 
 TARGET_RATIO = 0.4
 REAL_PATH = "/api/v1/leads"
 BASELINE_PATH = "/bench/parse-only"
+FLOOR_PATHS = {"floor_core": "/bench/floor/core", "floor_dbapi": "/bench/floor/dbapi"}
 AREA_CODES = ("416", "647", "905", "613", "514", "604", "403", "780")
 MAKES = (("Toyota", "RAV4"), ("Honda", "Civic"), ("Ford", "F-150"), ("Mazda", "CX-5"))
 SOURCES = ("Autotrader", "Cars.com", "CarGurus", "TrueCar", "Website")
@@ -43,6 +47,7 @@ class LoadResult:
     seconds: float
     statuses: Counter = field(default_factory=Counter)
     errors: Counter = field(default_factory=Counter)
+    cpu_seconds: Counter = field(default_factory=Counter)  # "app", "database"
 
     @property
     def ok(self) -> int:
@@ -186,7 +191,14 @@ def _count_leads(url: str) -> int:
 
 
 def run_on(
-    kind: str, *, threads: int, seconds: float, rounds: int, max_posts: int, workers: int = 2
+    kind: str,
+    *,
+    threads: int,
+    seconds: float,
+    rounds: int,
+    max_posts: int,
+    workers: int = 2,
+    floors: bool = False,
 ) -> dict:
     """Both endpoints on one fresh database behind one gunicorn, alternating, `rounds` times."""
     with temporary_database(kind) as url:
@@ -201,7 +213,10 @@ def run_on(
             )
             try:
                 _wait_until_up(port, server, log.name)
-                figures = _measure(port, key, threads, seconds, rounds, max_posts)
+                paths = {"baseline": BASELINE_PATH, "real": REAL_PATH}
+                paths |= FLOOR_PATHS if floors else {}
+                load = (threads, seconds, rounds, max_posts)
+                figures = _measure(port, key, paths, load, _cpu_meter(server.pid, kind))
             finally:
                 server.terminate()
                 try:
@@ -215,46 +230,54 @@ def run_on(
     return figures
 
 
-def _measure(port: int, key: str, threads: int, seconds: float, rounds: int, max_posts: int):
+def _measure(port: int, key: str, paths: dict[str, str], load: tuple, cpu: Callable) -> dict:
+    threads, seconds, rounds, max_posts = load
     tag = f"b{os.getpid()}"
-    # One counter per endpoint for all its legs, warm-up included: every real post is new.
-    counters = {"baseline": itertools.count(), "real": itertools.count()}
-    paths = {"baseline": BASELINE_PATH, "real": REAL_PATH}
+    # One number for all legs, warm-up included: every post is new.
+    numbers, sent = itertools.count(), Counter()
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key}"}
 
     def leg(name: str, duration: float) -> LoadResult:
-        numbers = counters[name]
-        return drive(
+        def next_body() -> bytes:
+            sent[name] += 1
+            return lead_body(next(numbers), tag)
+
+        before = cpu()
+        result = drive(
             port,
             paths[name],
             headers,
-            lambda: lead_body(next(numbers), tag),
+            next_body,
             threads=threads,
             seconds=duration,
             max_posts=max_posts,
         )
+        result.cpu_seconds = cpu() - before
+        return result
 
     for name in paths:
         leg(name, min(2.0, seconds))  # warm-up: imports, connections, caches, SQLite pages
-    runs: dict[str, list[LoadResult]] = {"baseline": [], "real": []}
+    runs: dict[str, list[LoadResult]] = {name: [] for name in paths}
     for _ in range(rounds):
         for name in paths:
             runs[name].append(leg(name, seconds))
     figures = _summarise(runs, threads, seconds, rounds)
-    figures["real_posts_sent_incl_warmup"] = next(counters["real"])
+    # Every one a new lead (the baseline writes nothing): to compare with the leads stored.
+    figures["leads_posted_incl_warmup"] = sum(n for name, n in sent.items() if name != "baseline")
     return figures
 
 
 def _summarise(runs: dict[str, list[LoadResult]], threads: int, seconds: float, rounds: int):
     rates = {name: _pooled_rate(results) for name, results in runs.items()}
-    per_round = [r.rate / b.rate if b.rate else 0.0 for b, r in zip(*runs.values(), strict=True)]
+    pairs = zip(runs["baseline"], runs["real"], strict=True)
+    per_round = [r.rate / b.rate if b.rate else 0.0 for b, r in pairs]
     statuses = {
         name: {str(k): v for k, v in sum((r.statuses for r in rs), Counter()).items()}
         for name, rs in runs.items()
     }
     errors = {name: dict(sum((r.errors for r in rs), Counter())) for name, rs in runs.items()}
     ratio = rates["real"] / rates["baseline"] if rates["baseline"] else 0.0
-    return {
+    figures = {
         "threads": threads,
         "seconds_per_leg": seconds,
         "rounds": rounds,
@@ -266,9 +289,50 @@ def _summarise(runs: dict[str, list[LoadResult]], threads: int, seconds: float, 
         "median_round_ratio": round(statistics.median(per_round), 3) if per_round else 0.0,
         "statuses": statuses,
         "client_errors": errors,
+        "cpu_ms_per_post": {name: _cpu_per_post(results) for name, results in runs.items()},
         "target_ratio": TARGET_RATIO,
         "met": ratio >= TARGET_RATIO,
     }
+    for name in (name for name in FLOOR_PATHS if name in runs):
+        rate = rates[name]
+        figures[name] = {
+            "posts_per_s": round(rate, 1),
+            "ratio": round(rate / rates["baseline"], 3) if rates["baseline"] else 0.0,
+        }
+    return figures
+
+
+def _cpu_per_post(results: list[LoadResult]) -> dict[str, float]:
+    posts = sum(r.ok for r in results)
+    used = sum((r.cpu_seconds for r in results), Counter())
+    return {what: round(spent / posts * 1000, 2) for what, spent in used.items()} if posts else {}
+
+
+def _cpu_meter(server_pid: int, kind: str) -> Callable[[], Counter]:
+    """CPU seconds used so far by the gunicorn workers ("app") and, on PostgreSQL, by every
+    `postgres` process ("database"); an empty Counter where /proc is missing."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    def read() -> Counter:
+        used = Counter()
+        for entry in os.scandir("/proc") if os.path.isdir("/proc") else ():
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/stat") as stat:
+                    line = stat.read()
+            except OSError:  # ended meanwhile
+                continue
+            name = line[line.index("(") + 1 : line.rindex(")")]
+            fields = line[line.rindex(")") + 2 :].split()
+            seconds = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+            if int(fields[1]) == server_pid:  # a worker: the gunicorn master's child
+                used["app"] += seconds
+            elif kind == "postgresql" and name.startswith("postgres"):
+                used["database"] += seconds
+        return used
+
+    return read
 
 
 def _pooled_rate(results: list[LoadResult]) -> float:
@@ -284,10 +348,11 @@ def run(
     max_posts: int = 50_000,
     workers: int = 2,
     postgres: bool = True,
+    floors: bool = False,
 ) -> dict:
     """The intake benchmark on SQLite and (when reachable) PostgreSQL."""
     options = {"threads": threads, "seconds": seconds, "rounds": rounds, "max_posts": max_posts}
-    options["workers"] = workers
+    options |= {"workers": workers, "floors": floors}
     results = {"sqlite": run_on("sqlite", **options)}
     why_not = postgres_available() if postgres else "turned off (--no-postgres)"
     if why_not:
@@ -315,6 +380,18 @@ def rows(results: dict) -> list[tuple[str, str, str, str, str]]:
                 f"{figures['ratio']:.2f} (>= {TARGET_RATIO}) {verdict}",
             )
         )
+        for name in (name for name in FLOOR_PATHS if name in figures):
+            floor = figures[name]
+            measure = f"{name.replace('_', ' ')}: the rows alone"
+            table.append(
+                (
+                    f"intake {kind}",
+                    measure,
+                    f"{figures['baseline_posts_per_s']:.0f}",
+                    f"{floor['posts_per_s']:.0f}",
+                    f"{floor['ratio']:.2f} (the most a post writing them reaches)",
+                )
+            )
     return table
 
 
