@@ -65,6 +65,7 @@ _NEXT_ADVISOR = (
     .where(_USERS.c.role == "advisor", _USERS.c.active.is_(True), _USERS.c.on_shift.is_(True))
     .order_by(_USERS.c.last_assigned_at.asc().nulls_first(), _USERS.c.id)
     .limit(1)
+    .with_for_update(skip_locked=True)  # as the intake on PostgreSQL (SQLite: no such clause)
 )
 _ADVISOR_TURN = (
     update(_USERS).where(_USERS.c.id == bindparam("pk")).values(last_assigned_at=bindparam("at"))
