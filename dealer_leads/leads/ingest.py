@@ -2,45 +2,37 @@
 
 `store_inbound` commits the raw bytes on their own, so nothing a customer sent is lost even if
 parsing fails; `process_inbound` turns a stored payload into leads in one transaction.
+`ingest_lead` decides for each prospect; `matching` finds who it is from, `landing` writes
+where it lands.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 
-from sqlalchemy import bindparam, case, func, or_, text
+from sqlalchemy import bindparam, text
 from sqlalchemy.exc import IntegrityError
 
 from dealer_leads.admin.services import get_dealership
 from dealer_leads.auth.models import User
-from dealer_leads.cadence.services import open_task, pause_automatic, start_plan
+from dealer_leads.cadence.services import start_plan
 from dealer_leads.database import insert_as_loaded, now_utc, read_apart, update_as_loaded
 from dealer_leads.extensions import db
-from dealer_leads.inventory.models import Vehicle
 from dealer_leads.leads.channels import InvalidPayload, parse_payload
-from dealer_leads.leads.models import (
-    OPEN_STATUSES,
-    Customer,
-    InboundPayload,
-    Lead,
-    LeadSource,
-    LeadVehicle,
+from dealer_leads.leads.landing import IntakeResult, new_lead, repeat_inquiry, same_provider_id
+from dealer_leads.leads.matching import (
+    kept_contact,
+    match_or_create_customer,
+    note_kept_contact,
+    note_replaced_email,
+    open_lead_within,
 )
-from dealer_leads.leads.normalize import (
-    LeadIn,
-    NormalContact,
-    VehicleIn,
-    clean_text,
-    normalize_contact,
-    route_department,
-    sales_kind,
-)
+from dealer_leads.leads.models import InboundPayload, LeadSource
+from dealer_leads.leads.normalize import LeadIn, clean_text, normalize_contact, route_department
 from dealer_leads.leads.timeline import next_advisor_in_rotation, record_event, set_assignee
-from dealer_leads.messaging.bounces import is_bounced
 from dealer_leads.messaging.consent import record_implied_consent
 
 DEFAULT_SOURCES = {
@@ -50,25 +42,6 @@ DEFAULT_SOURCES = {
     "email": "E-mail",
     "manual": "Walk-in",
 }
-
-
-@dataclass
-class IntakeResult:
-    """What became of one prospect: the lead it landed on and why."""
-
-    lead_id: int
-    customer_id: int
-    duplicate: bool
-    warnings: list[str] = field(default_factory=list)
-    rule: str = ""
-
-    def as_dict(self) -> dict:
-        return {
-            "lead_id": self.lead_id,
-            "customer_id": self.customer_id,
-            "duplicate": self.duplicate,
-            "warnings": self.warnings,
-        }
 
 
 class InboundNotFound(LookupError):
@@ -224,13 +197,13 @@ def ingest_lead(
     with db.session.no_autoflush:
         known = _known_source(source.lower(), provider_id) if provider_id else None
         if known is None:
-            customer, customer_rule, replaced = _match_or_create_customer(contact, prospect)
-            kept = _kept_contact(customer, contact)
+            customer, customer_rule, replaced = match_or_create_customer(contact, prospect)
+            kept = kept_contact(customer, contact)
             department, routing_rule = route_department(prospect)
             window = timedelta(days=dealership.duplicate_window_days)
-            open_lead = _open_lead_within(customer, department, now - window)
+            open_lead = open_lead_within(customer, department, now - window)
     if known is not None:
-        return _same_provider_id(known.lead, source, provider_id, inbound, now, warnings)
+        return same_provider_id(known.lead, source, provider_id, inbound, now, warnings)
     if kept:
         warnings.append(kept)
     if open_lead is not None:
@@ -239,16 +212,16 @@ def ingest_lead(
             if prospect.is_resend
             else (f"repeat inquiry within {window.days} days while lead is open")
         )
-        _note_replaced_email(open_lead, replaced, customer.email, inbound, now)
-        _note_kept_contact(open_lead, kept, contact, inbound, now)
-        return _repeat_inquiry(
+        note_replaced_email(open_lead, replaced, customer.email, inbound, now)
+        note_kept_contact(open_lead, kept, contact, inbound, now)
+        return repeat_inquiry(
             open_lead, prospect, source, provider_id, inbound, now, warnings, rule
         )
     if prospect.is_resend:
         warnings.append("marked as a resend, but no earlier copy was received; kept as new")
     with db.session.no_autoflush:
         # Built in memory (the stock and advisor look-ups do not flush it), then one flush.
-        lead = _new_lead(
+        lead = new_lead(
             prospect,
             customer,
             inbound,
@@ -272,8 +245,8 @@ def ingest_lead(
             warnings=warnings,
             requested_at=prospect.requested_at.isoformat() if prospect.requested_at else None,
         )
-        _note_replaced_email(lead, replaced, customer.email, inbound, now)
-        _note_kept_contact(lead, kept, contact, inbound, now)
+        note_replaced_email(lead, replaced, customer.email, inbound, now)
+        note_kept_contact(lead, kept, contact, inbound, now)
         if by is not None and by.role == "advisor" and by.is_active:
             # An advisor entering their own walk-in or phone call keeps the customer.
             set_assignee(lead, by, by=by, rule="entered by the advisor", at=now)
@@ -317,319 +290,9 @@ def _known_source(source_key: str, provider_id: str) -> LeadSource | None:
     return db.session.scalar(_KNOWN_SOURCE, {"source_key": source_key, "provider_id": provider_id})
 
 
-def _same_provider_id(
-    lead: Lead,
-    source: str,
-    provider_id: str,
-    inbound: InboundPayload,
-    now: datetime,
-    warnings: list[str],
-) -> IntakeResult:
-    lead = _surviving(lead)
-    record_event(
-        lead,
-        "duplicate",
-        f"{source} sent lead {provider_id} again; kept as one lead",
-        at=now,
-        rule="same provider id",
-        source=source,
-        inbound_id=inbound.id,
-    )
-    db.session.flush()
-    warnings.append(f"{source} lead {provider_id} was received before as lead #{lead.id}")
-    return IntakeResult(lead.id, lead.customer_id, True, warnings, rule="same provider id")
-
-
-def _surviving(lead: Lead) -> Lead:
-    """Follow merges to the lead that absorbed this one."""
-    seen = set()
-    while lead.merged_into_id and lead.id not in seen:
-        seen.add(lead.id)
-        lead = db.session.get(Lead, lead.merged_into_id)
-    return lead
-
-
-def _match_or_create_customer(
-    contact: NormalContact, prospect: LeadIn
-) -> tuple[Customer, str, str]:
-    """Match by e-mail first, then phone; fill gaps on a match; else a new customer. The third
-    value is the customer's e-mail address this inquiry replaced ('' when none)."""
-    customer, rule = None, ""
-    by_email = bool(contact.email and contact.email_valid)
-    by_phone = bool(contact.phone and contact.phone_valid)
-    found = {"email": contact.email, "phone": contact.phone}
-    if by_email and by_phone:
-        customer = db.session.scalar(_CUSTOMER_BY_EMAIL_THEN_PHONE, found)
-        if customer is not None:
-            same = customer.email == contact.email
-            rule = "matched by e-mail" if same else "matched by phone"
-    elif by_email:
-        customer, rule = db.session.scalar(_CUSTOMER_BY_EMAIL, found), "matched by e-mail"
-    elif by_phone:
-        customer, rule = db.session.scalar(_CUSTOMER_BY_PHONE, found), "matched by phone"
-    if customer is None:
-        customer, rule = Customer(), "new customer"
-        db.session.add(customer)
-    replaced = _fill_customer(customer, contact, prospect)
-    return customer, rule, replaced
-
-
-def _first_customer(condition, *order):
-    """A query for the first unmerged customer meeting `condition`: by `order`, then by id."""
-    query = db.select(Customer).where(condition, Customer.merged_into_id.is_(None))
-    return query.order_by(*order, Customer.id).limit(1)
-
-
 # Built once, run with the values as parameters: each intake skips building the statements and
 # their cache keys.
 _KNOWN_SOURCE = db.select(LeadSource).where(
     LeadSource.source_key == bindparam("source_key"),
     LeadSource.provider_lead_id == bindparam("provider_id"),
 )
-_SAME_EMAIL = Customer.email == bindparam("email")
-_SAME_PHONE = Customer.phone == bindparam("phone")
-_CUSTOMER_BY_EMAIL = _first_customer(_SAME_EMAIL)
-_CUSTOMER_BY_PHONE = _first_customer(_SAME_PHONE)
-# One query for both: the first customer with the e-mail, else the first with the phone.
-_CUSTOMER_BY_EMAIL_THEN_PHONE = _first_customer(
-    or_(_SAME_EMAIL, _SAME_PHONE), case((_SAME_EMAIL, 0), else_=1)
-)
-
-
-def _fill_customer(customer: Customer, contact: NormalContact, prospect: LeadIn) -> str:
-    """Fill what the customer record lacks; never overwrite what staff may have corrected, but
-    for an e-mail address marked not valid (it bounced): a new, working one from the customer
-    replaces it. Returns the address replaced, or ''."""
-    given = prospect.contact
-    values = {
-        "first_name": contact.first_name,
-        "last_name": contact.last_name,
-        "street": clean_text(given.street, 200),
-        "city": clean_text(given.city, 100),
-        "region": clean_text(given.region, 50),
-        "postal_code": clean_text(given.postal_code, 20),
-        "country": clean_text(given.country, 60),
-    }
-    for name, value in values.items():
-        if value and not getattr(customer, name):
-            setattr(customer, name, value)
-    replaced = ""
-    if contact.email and not customer.email:
-        customer.email, customer.email_valid = contact.email, contact.email_valid
-    elif _better_email(customer, contact):
-        replaced, customer.email, customer.email_valid = customer.email, contact.email, True
-    if contact.phone and not customer.phone:
-        customer.phone, customer.phone_valid = contact.phone, contact.phone_valid
-    return replaced
-
-
-def _better_email(customer: Customer, contact: NormalContact) -> bool:
-    """A valid address other than the stored one, which is marked not valid, and one that has
-    not bounced itself."""
-    if not (contact.email and contact.email_valid) or customer.email_valid is not False:
-        return False
-    return contact.email != customer.email and not is_bounced(contact.email)
-
-
-def _note_replaced_email(
-    lead: Lead, old: str, new: str, inbound: InboundPayload, now: datetime
-) -> None:
-    if not old:
-        return
-    record_event(
-        lead,
-        "contact_changed",
-        f"E-mail changed from {old} (not valid) to {new}, given with this inquiry",
-        at=now,
-        old_email=old,
-        new_email=new,
-        inbound_id=inbound.id,
-    )
-
-
-def _kept_contact(customer: Customer, contact: NormalContact) -> str:
-    """A note naming what the inquiry gave that differs from the matched customer's stored
-    e-mail, name or phone (kept: staff may have corrected them; the lead page's contact form
-    changes them), or '' when nothing differs."""
-    given = []
-    if contact.email_valid and contact.email and customer.email not in ("", contact.email):
-        given.append(f"e-mail ({contact.email})")
-    names = ((contact.first_name, customer.first_name), (contact.last_name, customer.last_name))
-    if any(new and old and new.casefold() != old.casefold() for new, old in names):
-        given.append(f"name ({' '.join(n for n in (contact.first_name, contact.last_name) if n)})")
-    if contact.phone_valid and contact.phone and customer.phone not in ("", contact.phone):
-        given.append(f"phone ({contact.phone})")
-    if not given:
-        return ""
-    what = f"{', '.join(given[:-1])} and {given[-1]}" if len(given) > 1 else given[0]
-    return f"The inquiry gave a different {what}; kept the stored {'ones' if given[1:] else 'one'}"
-
-
-def _note_kept_contact(
-    lead: Lead, note: str, contact: NormalContact, inbound: InboundPayload, now: datetime
-) -> None:
-    if not note:
-        return
-    record_event(
-        lead,
-        "contact_differs",
-        note,
-        at=now,
-        email=contact.email,
-        phone=contact.phone,
-        first_name=contact.first_name,
-        last_name=contact.last_name,
-        inbound_id=inbound.id,
-    )
-
-
-def _open_lead_within(customer: Customer, department: str, since: datetime) -> Lead | None:
-    if customer.id is None:
-        return None
-    query = (
-        db.select(Lead)
-        .where(
-            Lead.customer_id == customer.id,
-            Lead.department == department,
-            Lead.status.in_(OPEN_STATUSES),
-            Lead.merged_into_id.is_(None),
-            Lead.last_activity_at >= since,
-        )
-        .order_by(Lead.last_activity_at.desc())
-        .limit(1)
-    )
-    return db.session.scalar(query)
-
-
-def _repeat_inquiry(
-    lead: Lead,
-    prospect: LeadIn,
-    source: str,
-    provider_id: str | None,
-    inbound: InboundPayload,
-    now: datetime,
-    warnings: list[str],
-    rule: str,
-) -> IntakeResult:
-    db.session.add(
-        LeadSource(
-            lead=lead,
-            source=source,
-            source_key=source.lower(),
-            provider_lead_id=provider_id,
-            inbound_id=inbound.id,
-            received_at=now,
-        )
-    )
-    known = {(v.vin, v.stock, v.year, v.make.lower(), v.model.lower()) for v in lead.vehicles}
-    for wanted in prospect.vehicles:
-        key = (wanted.vin, wanted.stock, wanted.year, wanted.make.lower(), wanted.model.lower())
-        if key not in known:
-            lead.vehicles.append(_lead_vehicle(wanted))
-    if prospect.comments:
-        lead.comments = (
-            f"{lead.comments}\n\n[{source}, {now:%Y-%m-%d %H:%M} UTC]\n{prospect.comments}".strip()[
-                :50_000
-            ]
-        )
-    lead.latest_source = source
-    record_event(
-        lead,
-        "repeat_inquiry",
-        f"New inquiry from {source} added to this open lead",
-        at=now,
-        rule=rule,
-        source=source,
-        inbound_id=inbound.id,
-        comments=prospect.comments[:2000],
-    )
-    record_implied_consent(lead.customer, "inquiry", now, source=f"inquiry via {source}")
-    _alert_someone(lead, f"new inquiry from {source}", now)
-    db.session.flush()
-    warnings.append(f"added to open lead #{lead.id} ({rule})")
-    return IntakeResult(lead.id, lead.customer_id, True, warnings, rule=rule)
-
-
-def _alert_someone(lead: Lead, reason: str, now: datetime) -> None:
-    """Pause the automatic follow-up with a task for the assignee to answer; with nothing to
-    pause or nobody assigned, still a task due now (an unassigned one waits in the supervisor's
-    task list), so the customer is not left waiting."""
-    assigned = lead.assigned_to_id is not None
-    paused = pause_automatic(lead, reason, now, alert=assigned)
-    if not (paused and assigned):
-        open_task(lead, f"Respond: {reason}", now)
-
-
-def _new_lead(
-    prospect: LeadIn,
-    customer: Customer,
-    inbound: InboundPayload,
-    source: str,
-    provider_id: str | None,
-    now: datetime,
-    warnings: list[str],
-    *,
-    department: str,
-    routing_rule: str,
-) -> Lead:
-    lead = Lead(
-        customer=customer,
-        inbound_id=inbound.id,
-        channel=inbound.channel,
-        source=source,
-        latest_source=source,
-        department=department,
-        sales_kind=sales_kind(prospect),
-        routing_rule=routing_rule,
-        status="new",
-        comments=prospect.comments[:50_000],
-        received_at=now,
-        last_activity_at=now,
-        extensions=dict(prospect.extensions),
-        warnings=warnings,
-    )
-    db.session.add(lead)
-    lead.vehicles = [_lead_vehicle(wanted) for wanted in prospect.vehicles]
-    lead.sources = [
-        LeadSource(
-            source=source,
-            source_key=source.lower(),
-            provider_lead_id=provider_id,
-            inbound_id=inbound.id,
-            received_at=now,
-        )
-    ]
-    return lead
-
-
-def _lead_vehicle(wanted: VehicleIn) -> LeadVehicle:
-    vehicle = LeadVehicle(
-        interest=wanted.interest,
-        status=wanted.status,
-        year=wanted.year,
-        make=wanted.make[:50],
-        model=wanted.model[:50],
-        trim=wanted.trim[:80],
-        vin=wanted.vin[:17],
-        stock=wanted.stock[:30],
-        odometer=wanted.odometer,
-        odometer_units=wanted.odometer_units[:5],
-        price=wanted.price,
-        color=wanted.color[:50],
-        comments=wanted.comments[:2000],
-    )
-    if wanted.interest not in ("trade-in", "sell"):
-        vehicle.vehicle_id = _stock_vehicle_id(wanted.vin, wanted.stock)
-    return vehicle
-
-
-def _stock_vehicle_id(vin: str, stock: str) -> int | None:
-    """Link to our inventory by VIN, else by stock number."""
-    conditions = []
-    if len(vin) == 17:
-        conditions.append(Vehicle.vin == vin)
-    if stock:
-        conditions.append(func.upper(Vehicle.stock_number) == stock.upper())
-    if not conditions:
-        return None
-    return db.session.scalar(db.select(Vehicle.id).where(or_(*conditions)).limit(1))

@@ -15,7 +15,8 @@ from dealer_leads.cadence.plan_services import OPEN_TASK_STATES, PERSON_CHANNELS
 from dealer_leads.cadence.services import on_status_change, pause_automatic
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
-from dealer_leads.leads.ingest import IntakeResult, process_inbound, store_inbound
+from dealer_leads.leads.ingest import process_inbound, store_inbound
+from dealer_leads.leads.landing import IntakeResult
 from dealer_leads.leads.models import (
     LEAD_STATUSES,
     OPEN_STATUSES,
