@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
 from dealer_leads.inventory.models import VehiclePhoto
+from dealer_leads.inventory.photo_checks import InvalidPhoto
 from dealer_leads.inventory.photo_services import (
     PUBLIC_NAME,
     files_of,
@@ -27,7 +28,7 @@ from dealer_leads.inventory.photo_services import (
     remove_unreferenced,
     store_file,
 )
-from dealer_leads.inventory.photos import Derivative, InvalidPhoto, make_derivatives
+from dealer_leads.inventory.photos import Derivative, make_derivatives
 
 log = logging.getLogger(__name__)
 

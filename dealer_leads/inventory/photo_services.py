@@ -32,7 +32,7 @@ from werkzeug.datastructures import FileStorage
 from dealer_leads.admin.services import dealership_zone
 from dealer_leads.extensions import db
 from dealer_leads.inventory.models import IN_STOCK_STATUSES, Vehicle, VehiclePhoto
-from dealer_leads.inventory.photos import (
+from dealer_leads.inventory.photo_checks import (
     InvalidPhoto,
     PhotoInfo,
     inspect_upload,

@@ -15,15 +15,14 @@ import pytest
 from PIL import Image, ImageFile, JpegImagePlugin
 from support import shared_path
 
-from dealer_leads.inventory import photos
-from dealer_leads.inventory.photos import (
+from dealer_leads.inventory import photo_checks, photos
+from dealer_leads.inventory.photo_checks import (
     LISTING_SIZE,
-    SIZES,
     InvalidPhoto,
     inspect_upload,
-    make_derivatives,
     safe_filename,
 )
+from dealer_leads.inventory.photos import SIZES, make_derivatives
 
 ORIENTED = [
     f"orientation-{view}_{n}.jpg" for view in ("landscape", "portrait") for n in range(1, 9)
@@ -37,7 +36,7 @@ CAMERA = [
 ]
 HEIC = "heic-IMG_5195.HEIC"
 INVALID = ["invalid-image00971.jpg", "invalid-image01088.jpg"]
-# Under photos.MIN_SIZE: refused at upload, whatever else is wrong with them.
+# Under photo_checks.MIN_SIZE: refused at upload, whatever else is wrong with them.
 TOO_SMALL = {
     "Canon_40D.jpg": (100, 68),
     "invalid-image00971.jpg": (636, 227),
@@ -257,7 +256,7 @@ def test_a_truncated_heic_is_refused_from_its_container(fraction):
 
 def test_heic_without_pillow_heif_gets_a_clear_message(monkeypatch):
     data = corpus(HEIC)
-    monkeypatch.setattr(photos, "_open_formats", lambda: ("JPEG", "PNG", "WEBP"))
+    monkeypatch.setattr(photo_checks, "_open_formats", lambda: ("JPEG", "PNG", "WEBP"))
     with pytest.raises(InvalidPhoto, match="HEIC photos cannot be read on this server"):
         inspect_upload(data, "IMG_5195.HEIC")
 
