@@ -22,7 +22,8 @@ from dealer_leads.cadence.models import (
 )
 from dealer_leads.database import now_utc
 from dealer_leads.leads.normalize import DEPARTMENTS, INTERESTS
-from dealer_leads.leads.services import LeadNotFound, get_lead, list_advisors, list_sources
+from dealer_leads.leads.queue import list_sources
+from dealer_leads.leads.services import LeadNotFound, get_lead, list_advisors
 from dealer_leads.messaging.template_services import list_templates
 
 bp = Blueprint("cadence", __name__)

@@ -31,6 +31,12 @@ from dealer_leads.leads.forms import (
 from dealer_leads.leads.ingest import InboundAlreadyHandled, process_inbound
 from dealer_leads.leads.models import LEAD_STATUSES
 from dealer_leads.leads.normalize import DEPARTMENTS
+from dealer_leads.leads.queue import (
+    QueueFilters,
+    count_open_by_department,
+    list_queue,
+    list_sources,
+)
 from dealer_leads.messaging.consent import get_consent_states
 
 bp = Blueprint("leads", __name__, url_prefix="/leads")
@@ -51,10 +57,10 @@ def _local_date(name: str) -> datetime | None:
     return datetime.combine(day, time.min, tzinfo=dealership_zone())
 
 
-def _queue_filters() -> services.QueueFilters:
+def _queue_filters() -> QueueFilters:
     advisor = request.args.get("advisor", "")
     received_to = _local_date("to")
-    return services.QueueFilters(
+    return QueueFilters(
         status=request.args.get("status", ""),
         source=request.args.get("source", ""),
         advisor_id=int(advisor) if advisor.isdigit() else None,
@@ -81,7 +87,7 @@ def _advisor_choices(blank: str = "— nobody —") -> dict[int, str]:
 @bp.route("/")
 @role_required(*STAFF)
 def queue():
-    page = services.list_queue(
+    page = list_queue(
         current_user,
         _queue_filters(),
         page=_number_arg("page", 1),
@@ -99,11 +105,11 @@ def queue():
         bulk=bulk,
         statuses=LEAD_STATUSES,
         departments=DEPARTMENTS,
-        sources=services.list_sources(),
+        sources=list_sources(),
         advisors=services.list_advisors(),
         args=page.args,
         review_count=services.count_needs_review() if current_user.role in SUPERVISORS else 0,
-        department_counts=services.count_open_by_department(current_user),
+        department_counts=count_open_by_department(current_user),
         overdue_tasks=count_overdue_tasks(current_user),
     )
 

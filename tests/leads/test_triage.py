@@ -10,12 +10,12 @@ from support import sql_statements
 from dealer_leads.cadence.models import Touch
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
-from dealer_leads.leads import services
+from dealer_leads.leads import queue, services
 from dealer_leads.leads.models import Lead
 
 
 def _queue_ids(viewer, **filters):
-    return [lead.id for lead in services.list_queue(viewer, services.QueueFilters(**filters)).items]
+    return [lead.id for lead in queue.list_queue(viewer, queue.QueueFilters(**filters)).items]
 
 
 def test_queue_puts_unanswered_first_oldest_first(app, make_user):
@@ -36,9 +36,7 @@ def test_queue_paging_crosses_from_waiting_to_answered(app, make_user):
     ids = [ingest(now=now - timedelta(minutes=i)).lead_id for i in range(5)]
     for lead_id in ids[:2]:
         services.log_call(boss, lead_id, "voicemail", now=now)
-    pages = [
-        services.list_queue(boss, services.QueueFilters(), page=p, per_page=2) for p in (1, 2, 3)
-    ]
+    pages = [queue.list_queue(boss, queue.QueueFilters(), page=p, per_page=2) for p in (1, 2, 3)]
     seen = [lead.id for page in pages for lead in page.items]
     assert seen == [ids[4], ids[3], ids[2], ids[0], ids[1]]
     assert pages[0].total == 5 and pages[0].awaiting == 3 and pages[0].pages == 3
@@ -360,4 +358,4 @@ def test_queue_marks_each_lead_with_an_overdue_task(client, login_as):
     db.session.commit()
     page = client.get("/leads/").get_data(as_text=True)
     assert _overdue_rows(page) == {late: True, on_time: False, done: False, automatic: False}
-    assert services.list_queue(boss, services.QueueFilters()).overdue_ids == {late}
+    assert queue.list_queue(boss, queue.QueueFilters()).overdue_ids == {late}
