@@ -1,8 +1,7 @@
 """Start, pause, resume, stop and switch a lead's follow-up plan.
 
-Helpers here add and flush; the intake and triage services that call them commit. The
-functions at the bottom (`pause_lead`, `resume_lead`, …) are the public calls for the lead page
-and commit themselves.
+Helpers here add and flush; the intake and triage services that call them commit. The lead
+page's actions, which commit, are in `lead_actions`.
 """
 
 from __future__ import annotations
@@ -13,11 +12,9 @@ from sqlalchemy import func, insert, select, update
 
 from dealer_leads.admin.services import dealership_zone, get_dealership
 from dealer_leads.auth.models import User
-from dealer_leads.cadence.finishing import finish_done_plans
 from dealer_leads.cadence.models import (
     AUTOMATIC_CHANNELS,
     PENDING_TOUCH_STATES,
-    STEP_CHANNELS,
     FollowUpPlan,
     LeadCadence,
     PlanRule,
@@ -25,7 +22,6 @@ from dealer_leads.cadence.models import (
     Touch,
 )
 from dealer_leads.cadence.planner import StepSpec, expand_plan
-from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
 from dealer_leads.leads.models import Lead
 from dealer_leads.leads.timeline import record_event
@@ -303,7 +299,8 @@ def stop(lead: Lead, reason: str, now: datetime, *, by: User | None = None) -> b
     return True
 
 
-def _plan(key: str) -> FollowUpPlan | None:
+def plan_by_key(key: str) -> FollowUpPlan | None:
+    """The plan with this key, in use or not."""
     return db.session.scalar(select(FollowUpPlan).where(FollowUpPlan.key == key))
 
 
@@ -317,7 +314,7 @@ def switch_plan(
     by: User | None = None,
 ) -> LeadCadence:
     """Stop the current plan and start another (booking → confirmation, no-show → rebook)."""
-    plan = _plan(plan_key)
+    plan = plan_by_key(plan_key)
     if plan is None:
         raise CadenceError(f"there is no plan {plan_key!r}")
     if _cadence(lead) is not None:
@@ -338,7 +335,7 @@ def on_status_change(lead: Lead, old: str, new: str, now: datetime, by: User | N
     """Sold starts the owner-loyalty plan, lost stops everything; an appointment holds the
     sales plan until the appointment plan takes over (booking switches it)."""
     if new == "sold":
-        if _plan("owner_loyalty") is not None:
+        if plan_by_key("owner_loyalty") is not None:
             switch_plan(lead, "owner_loyalty", "vehicle sold", now, by=by)
         else:
             stop(lead, "vehicle sold", now, by=by)
@@ -348,99 +345,6 @@ def on_status_change(lead: Lead, old: str, new: str, now: datetime, by: User | N
         )
     elif new == "appointment":
         pause_automatic(lead, "appointment set", now, by=by, alert=False)
-
-
-# --- public calls for the lead page (commit) ---------------------------------------------------
-
-
-def _lead(lead_id: int) -> Lead:
-    lead = db.session.get(Lead, lead_id)
-    if lead is None:
-        raise CadenceError(f"there is no lead #{lead_id}")
-    return lead
-
-
-def pause_lead(viewer: User, lead_id: int, reason: str = "") -> None:
-    lead = _lead(lead_id)
-    if not pause_automatic(
-        lead, reason or f"paused by {viewer.name}", now_utc(), by=viewer, alert=False
-    ):
-        raise CadenceError("the follow-up is not running")
-    db.session.commit()
-
-
-def resume_lead(viewer: User, lead_id: int) -> None:
-    resume(_lead(lead_id), now_utc(), by=viewer)
-    db.session.commit()
-
-
-def change_plan(viewer: User, lead_id: int, plan_key: str) -> None:
-    plan = _plan(plan_key)
-    if plan is None or not plan.active:
-        raise CadenceError(f"there is no plan {plan_key!r} in use (missing or switched off)")
-    switch_plan(_lead(lead_id), plan_key, f"changed by {viewer.name}", now_utc(), by=viewer)
-    db.session.commit()
-
-
-def skip_touch(viewer: User, touch_id: int) -> Touch:
-    """Skip one step that has not happened yet."""
-    touch = db.session.get(Touch, touch_id)
-    if touch is None or touch.status not in PENDING_TOUCH_STATES:
-        raise CadenceError("that step is not waiting to happen")
-    now = now_utc()
-    touch.status, touch.finished_at, touch.finished_by_id = "skipped", now, viewer.id
-    record_event(
-        touch.lead,
-        "step_skipped",
-        f"Step skipped: {touch.title or touch.channel}",
-        user=viewer,
-        at=now,
-        touch_id=touch.id,
-    )
-    finish_done_plans([touch.lead_id], now)
-    db.session.commit()
-    return touch
-
-
-PERSON_CONTACT_CHANNELS = ("call_task", "email_task")
-
-
-def complete_task(viewer: User, touch_id: int, outcome: str = "") -> Touch:
-    """Mark a person's task done, with a line on the lead's timeline."""
-    touch = db.session.get(Touch, touch_id)
-    if touch is None or touch.status not in ("open", "scheduled", "held"):
-        raise CadenceError("that task is not open")
-    if viewer.role == "advisor" and touch.assigned_to_id not in (None, viewer.id):
-        raise CadenceError("that task belongs to someone else")
-    now = now_utc()
-    touch.status, touch.finished_at, touch.finished_by_id = "done", now, viewer.id
-    touch.outcome = outcome.strip()[:2000]
-    if touch.channel in PERSON_CONTACT_CHANNELS and touch.lead.first_response_at is None:
-        # A person called or wrote: that is the first human response, as a logged call is.
-        touch.lead.first_response_at = touch.finished_at
-    record_event(
-        touch.lead,
-        "task_done",
-        _task_done_summary(touch, viewer),
-        user=viewer,
-        at=now,
-        touch_id=touch.id,
-        outcome=touch.outcome,
-    )
-    finish_done_plans([touch.lead_id], now)
-    db.session.commit()
-    return touch
-
-
-TASK_KINDS = {"call_task": "Call task", "email_task": "E-mail task"}
-
-
-def _task_done_summary(touch: Touch, viewer: User) -> str:
-    """Call task done by Ana Advisor (Day 1 call): left a voicemail."""
-    kind = TASK_KINDS.get(touch.channel, STEP_CHANNELS.get(touch.channel, "Task"))
-    title = f" ({touch.title})" if touch.title else ""
-    notes = f": {touch.outcome}" if touch.outcome else ""
-    return f"{kind} done by {viewer.name}{title}{notes}"
 
 
 def get_cadence(lead_id: int) -> tuple[LeadCadence | None, list[Touch]]:

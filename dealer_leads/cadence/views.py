@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from dealer_leads.admin.services import dealership_zone
 from dealer_leads.auth.services import role_required
-from dealer_leads.cadence import plan_changes, plan_services, review, services
+from dealer_leads.cadence import lead_actions, plan_changes, plan_services, review, services
 from dealer_leads.cadence.models import (
     CONFIRMATION_PLAN,
     COUNTED_FROM_APPOINTMENT,
@@ -306,7 +306,7 @@ def _safe_next(default: str) -> str:
 def complete(touch_id: int):
     try:
         plan_services.get_task(current_user, touch_id)
-        task = services.complete_task(current_user, touch_id, request.form.get("outcome", ""))
+        task = lead_actions.complete_task(current_user, touch_id, request.form.get("outcome", ""))
     except plan_services.TaskNotFound:
         abort(404, f"There is no task #{touch_id} you can see.")
     except services.CadenceError as error:
@@ -404,7 +404,7 @@ def pause(lead_id: int):
     reason = request.form.get("reason", "").strip()
     return _lead_action(
         lead_id,
-        lambda: services.pause_lead(current_user, lead_id, reason),
+        lambda: lead_actions.pause_lead(current_user, lead_id, reason),
         "Automatic follow-up paused.",
     )
 
@@ -414,7 +414,7 @@ def pause(lead_id: int):
 def resume(lead_id: int):
     return _lead_action(
         lead_id,
-        lambda: services.resume_lead(current_user, lead_id),
+        lambda: lead_actions.resume_lead(current_user, lead_id),
         "Automatic follow-up resumed.",
     )
 
@@ -425,7 +425,7 @@ def change_plan(lead_id: int):
     key = request.form.get("plan", "")
     return _lead_action(
         lead_id,
-        lambda: services.change_plan(current_user, lead_id, key),
+        lambda: lead_actions.change_plan(current_user, lead_id, key),
         "Follow-up plan changed.",
     )
 
@@ -433,7 +433,7 @@ def change_plan(lead_id: int):
 def _skip(lead_id: int, touch_id: int) -> None:
     if plan_services.get_lead_touch(lead_id, touch_id) is None:
         abort(404, f"Lead #{lead_id} has no step #{touch_id}.")
-    services.skip_touch(current_user, touch_id)
+    lead_actions.skip_touch(current_user, touch_id)
 
 
 @bp.post("/leads/<int:lead_id>/touches/<int:touch_id>/skip")

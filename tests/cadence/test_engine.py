@@ -141,7 +141,7 @@ def test_new_inquiry_pauses_automatic_steps_and_resume_releases_them(plans, send
     assert statuses == {"auto_sms": "held"}
     assert any(t.title.startswith("Respond:") for t in _touches(lead.id))
     boss = make_user("supervisor")
-    from dealer_leads.cadence.services import resume_lead
+    from dealer_leads.cadence.lead_actions import resume_lead
 
     resume_lead(boss, lead.id)
     assert cadence.state == "active"
@@ -245,8 +245,9 @@ def test_reassigning_a_lead_hands_over_its_open_tasks(plans, senders, make_user)
 
 
 def test_an_inactive_plan_cannot_be_chosen_by_hand(plans, make_user):
+    from dealer_leads.cadence.lead_actions import change_plan
     from dealer_leads.cadence.models import FollowUpPlan
-    from dealer_leads.cadence.services import CadenceError, change_plan
+    from dealer_leads.cadence.services import CadenceError
 
     boss = make_user("supervisor")
     lead = _lead()

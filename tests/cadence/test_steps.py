@@ -14,6 +14,7 @@ from cadence.fakes import FakeMail, FakeSms
 
 from dealer_leads.admin.models import Dealership
 from dealer_leads.admin.services import DEFAULT_HOURS
+from dealer_leads.cadence import lead_actions
 from dealer_leads.cadence import services as cadence
 from dealer_leads.cadence.defaults import ensure_default_plans
 from dealer_leads.cadence.engine import run_due_touches
@@ -248,7 +249,7 @@ def test_finishing_a_call_task_says_who_and_how_on_the_timeline(senders):
     lead = _lead()
     run_due_touches(DAY0 + timedelta(minutes=6), senders)
     task = _touches(lead, channel="call_task")[0]
-    cadence.complete_task(task.assigned_to, task.id, "  Left a voicemail ")
+    lead_actions.complete_task(task.assigned_to, task.id, "  Left a voicemail ")
     assert _timeline(lead, "task_done") == [
         "Call task done by Ana Advisor (First call: within 5 minutes): Left a voicemail"
     ]
@@ -280,7 +281,7 @@ def test_the_plan_is_finished_when_its_last_step_is_done(senders, client, make_u
     assert _cadence(lead).state == "active"
     (task,) = _touches(lead, channel="call_task", plan_id=plan.id)
     assert task.status == "open"
-    cadence.complete_task(make_user("supervisor"), task.id, "reached")
+    lead_actions.complete_task(make_user("supervisor"), task.id, "reached")
     assert (_cadence(lead).state, _cadence(lead).reason) == ("finished", "every step done")
     assert _timeline(lead, "plan_finished") == [
         "Follow-up plan finished: Short plan (every step done)"
