@@ -13,7 +13,14 @@ from flask_login import current_user
 
 from dealer_leads.admin.services import dealership_zone
 from dealer_leads.auth.services import role_required
-from dealer_leads.cadence import lead_actions, plan_changes, plan_services, review, services
+from dealer_leads.cadence import (
+    lead_actions,
+    plan_changes,
+    plan_services,
+    review,
+    services,
+    task_services,
+)
 from dealer_leads.cadence.models import (
     CONFIRMATION_PLAN,
     COUNTED_FROM_APPOINTMENT,
@@ -274,7 +281,7 @@ def _advisor_filter() -> int | None:
 @role_required(*STAFF)
 def tasks():
     supervising = current_user.role in SUPERVISORS
-    tasks = plan_services.list_tasks(
+    tasks = task_services.list_tasks(
         current_user,
         scope="all" if supervising else "mine",
         include_done=request.args.get("done") == "1",
@@ -283,7 +290,7 @@ def tasks():
     return render_template(
         "cadence/tasks.html",
         tasks=tasks,
-        drafts=plan_services.task_drafts([t for t in tasks if t.status != "done"]),
+        drafts=task_services.task_drafts([t for t in tasks if t.status != "done"]),
         flagged=review.count_flagged() if supervising else 0,
         advisors=list_advisors() if supervising else [],
         args={key: request.args.get(key, "") for key in ("advisor", "done")},
@@ -305,9 +312,9 @@ def _safe_next(default: str) -> str:
 @role_required(*STAFF)
 def complete(touch_id: int):
     try:
-        plan_services.get_task(current_user, touch_id)
+        task_services.get_task(current_user, touch_id)
         task = lead_actions.complete_task(current_user, touch_id, request.form.get("outcome", ""))
-    except plan_services.TaskNotFound:
+    except task_services.TaskNotFound:
         abort(404, f"There is no task #{touch_id} you can see.")
     except services.CadenceError as error:
         flash(f"Not done: {error}.", "error")
@@ -346,7 +353,7 @@ def _csv_cell(value: object) -> object:
     return "'" + text if isinstance(value, str) and text[:1] in ("=", "+", "-", "@") else value
 
 
-def _missed_csv(rows: list[plan_services.MissedRow], start: date, end: date) -> Response:
+def _missed_csv(rows: list[task_services.MissedRow], start: date, end: date) -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["day", "advisor", "due", "missed", "late"])
@@ -366,7 +373,7 @@ def _missed_csv(rows: list[plan_services.MissedRow], start: date, end: date) -> 
 @role_required(*SUPERVISORS)
 def missed():
     start, end = _report_range()
-    rows = plan_services.missed_steps(start, end)
+    rows = task_services.missed_steps(start, end)
     if request.args.get("format") == "csv":
         return _missed_csv(rows, start, end)
     totals = {name: sum(getattr(r, name) for r in rows) for name in ("due", "missed", "late")}
@@ -431,7 +438,7 @@ def change_plan(lead_id: int):
 
 
 def _skip(lead_id: int, touch_id: int) -> None:
-    if plan_services.get_lead_touch(lead_id, touch_id) is None:
+    if task_services.get_lead_touch(lead_id, touch_id) is None:
         abort(404, f"Lead #{lead_id} has no step #{touch_id}.")
     lead_actions.skip_touch(current_user, touch_id)
 

@@ -11,7 +11,7 @@ from flask_login import current_user
 from dealer_leads.admin.services import dealership_zone
 from dealer_leads.appointments.views import lead_panel_context as appointment_panel_context
 from dealer_leads.auth.services import role_required
-from dealer_leads.cadence.plan_services import count_overdue_tasks, lead_panel_context
+from dealer_leads.cadence.task_services import count_overdue_tasks, lead_panel_context
 from dealer_leads.database import now_utc
 from dealer_leads.leads import contact_services, services
 from dealer_leads.leads.channels import RERUNNABLE_CHANNELS, InvalidPayload

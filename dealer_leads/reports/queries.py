@@ -19,7 +19,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from dealer_leads.appointments.models import Appointment
 from dealer_leads.auth.models import User
-from dealer_leads.cadence import plan_services
+from dealer_leads.cadence import plan_services, task_services
 from dealer_leads.cadence.models import Touch
 from dealer_leads.extensions import db
 from dealer_leads.leads.models import Lead, LeadEvent
@@ -267,8 +267,8 @@ def _day_index(column, day_starts: list[datetime], low: int, high: int):
 
 def missed_steps(
     day_starts: list[datetime], days: list, now: datetime, names: dict[int, str]
-) -> list[plan_services.MissedRow]:
-    """The missed-steps report (cadence.plan_services.missed_steps: same tasks, same rules),
+) -> list[task_services.MissedRow]:
+    """The missed-steps report (cadence.task_services.missed_steps: same tasks, same rules),
     counted by the database: `day_starts` are the UTC starts of the local days in `days`
     plus the end of the last one, so a CASE gives each task its local day on any engine.
     `names` are the users' names by id (advisor_names())."""
@@ -277,7 +277,7 @@ def missed_steps(
     late = and_(
         Touch.status == "done",
         Touch.finished_at.is_not(None),
-        epoch(Touch.finished_at) > epoch(Touch.due_at) + plan_services.LATE_AFTER.total_seconds(),
+        epoch(Touch.finished_at) > epoch(Touch.due_at) + task_services.LATE_AFTER.total_seconds(),
     )
 
     def counted(owner, *joined):
@@ -310,4 +310,4 @@ def missed_steps(
         key = (days[index], names.get(owner_id) or "Unassigned")
         for position, value in enumerate((due, missed_count, late_count)):
             found[key][position] += int(value or 0)
-    return [plan_services.MissedRow(*key, *found[key]) for key in sorted(found)]
+    return [task_services.MissedRow(*key, *found[key]) for key in sorted(found)]

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from dealer_leads.admin.services import dealership_zone
 from dealer_leads.auth.models import User
-from dealer_leads.cadence import plan_services
+from dealer_leads.cadence import task_services
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
 from dealer_leads.leads.models import Customer, Lead
@@ -96,7 +96,7 @@ class Dashboard:
     funnel_by_source: list[funnel.FunnelRow]
     funnel_by_advisor: list[funnel.FunnelRow]
     attribution: list[funnel.AttributionRow]
-    missed: list[plan_services.MissedRow]
+    missed: list[task_services.MissedRow]
 
 
 def _advisor_label(names: dict[int, str]):
@@ -162,7 +162,7 @@ def _speed_tables(leads, responses, clock: speed.BusinessClock, advisor) -> dict
 
 def _missed_steps(
     start: date, end: date, now: datetime, names: dict[int, str]
-) -> list[plan_services.MissedRow]:
+) -> list[task_services.MissedRow]:
     days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
     bounds = [utc_bounds(day, day)[0] for day in days] + [utc_bounds(end, end)[1]]
     return queries.missed_steps(bounds, days, now, names)

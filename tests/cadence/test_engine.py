@@ -264,7 +264,7 @@ def test_queue_shows_overdue_tasks(plans, senders, client, login_as):
     run_due_touches(TUESDAY_10AM + timedelta(minutes=6), senders)
     db.session.commit()
     page = client.get("/leads/").get_data(as_text=True)
-    from dealer_leads.cadence.plan_services import count_overdue_tasks
+    from dealer_leads.cadence.task_services import count_overdue_tasks
 
     overdue = count_overdue_tasks(advisor)
     assert overdue >= 1 and f"{overdue} overdue task" in page

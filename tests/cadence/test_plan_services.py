@@ -10,7 +10,7 @@ from builders import ingest, lead_json
 from sqlalchemy import select
 from support import sql_statements
 
-from dealer_leads.cadence import plan_changes, plan_services
+from dealer_leads.cadence import plan_changes, plan_services, task_services
 from dealer_leads.cadence import services as cadence_services
 from dealer_leads.cadence.defaults import RULES, ensure_default_plans
 from dealer_leads.cadence.models import FollowUpPlan, LeadCadence, PlanStep, Touch
@@ -338,21 +338,21 @@ def test_tasks_advisors_see_their_own_overdue_first(app, make_user):
     done = _task(mine, now - timedelta(hours=5), "done", finished_at=now - timedelta(hours=4))
     other = _task(theirs, now - timedelta(hours=1))
 
-    assert [t.id for t in plan_services.list_tasks(ana, scope="all", now=now)] == [
+    assert [t.id for t in task_services.list_tasks(ana, scope="all", now=now)] == [
         overdue.id,
         later.id,
     ]
-    with_done = plan_services.list_tasks(ana, include_done=True, now=now)
+    with_done = task_services.list_tasks(ana, include_done=True, now=now)
     assert [t.id for t in with_done] == [overdue.id, later.id, done.id]
-    everyone = plan_services.list_tasks(boss, scope="all", now=now)
+    everyone = task_services.list_tasks(boss, scope="all", now=now)
     assert [t.id for t in everyone] == [overdue.id, other.id, later.id]
-    only_ben = plan_services.list_tasks(boss, scope="all", advisor_id=ben.id, now=now)
+    only_ben = task_services.list_tasks(boss, scope="all", advisor_id=ben.id, now=now)
     assert [t.id for t in only_ben] == [other.id]
-    assert plan_services.count_overdue_tasks(ana, now=now) == 1
-    assert plan_services.count_overdue_tasks(boss, now=now) == 2
-    with pytest.raises(plan_services.TaskNotFound):
-        plan_services.get_task(ana, other.id)
-    assert plan_services.get_task(boss, other.id).id == other.id
+    assert task_services.count_overdue_tasks(ana, now=now) == 1
+    assert task_services.count_overdue_tasks(boss, now=now) == 2
+    with pytest.raises(task_services.TaskNotFound):
+        task_services.get_task(ana, other.id)
+    assert task_services.get_task(boss, other.id).id == other.id
 
 
 def test_task_list_takes_the_same_queries_for_one_task_or_many(app, make_user):
@@ -364,7 +364,7 @@ def test_task_list_takes_the_same_queries_for_one_task_or_many(app, make_user):
 
     def page_queries() -> int:
         with sql_statements() as statements:
-            for task in plan_services.list_tasks(boss, scope="all", now=now):
+            for task in task_services.list_tasks(boss, scope="all", now=now):
                 assert task.lead.customer.name and task.lead.assigned_to.name
         db.session.expire_all()
         return len(statements)
@@ -407,7 +407,7 @@ def test_missed_steps_by_local_day_and_advisor(app, make_user):
     # Nobody's lead, June 2: open, missed.
     _task(nobody, _local(2026, 6, 2, 10, 0))
 
-    rows = plan_services.missed_steps(
+    rows = task_services.missed_steps(
         date(2026, 6, 1), date(2026, 6, 10), now=_local(2026, 6, 10, 12, 0)
     )
     assert [(r.day.isoformat(), r.advisor, r.due, r.missed, r.late) for r in rows] == [
@@ -417,7 +417,7 @@ def test_missed_steps_by_local_day_and_advisor(app, make_user):
         ("2026-06-02", "Unassigned", 1, 1, 0),
         ("2026-06-10", "Ben Okafor", 1, 0, 0),
     ]
-    june_2 = plan_services.missed_steps(date(2026, 6, 2), date(2026, 6, 2), now=_local(2026, 6, 10))
+    june_2 = task_services.missed_steps(date(2026, 6, 2), date(2026, 6, 2), now=_local(2026, 6, 10))
     assert [(r.advisor, r.missed) for r in june_2] == [("Ben Okafor", 1), ("Unassigned", 1)]
 
 
@@ -427,12 +427,12 @@ def test_missed_steps_by_local_day_and_advisor(app, make_user):
 def test_lead_panel_context(plans, make_user):
     make_user("advisor")
     lead_id = _new_lead()
-    context = plan_services.lead_panel_context(lead_id)
+    context = task_services.lead_panel_context(lead_id)
     assert context["cadence"].plan.key == "new_vehicle"
     assert context["next_touch"].template_key == "auto_response"
     assert len(context["touches"]) == len(_plan("new_vehicle").steps)
     assert "long_term" in [p.key for p in context["plans"]]
     assert context["template_names"]["text_day3"] == "Day 3 text"
     assert context["step_channels"]["call_task"] == "Call (task)"
-    empty = plan_services.lead_panel_context(999)
+    empty = task_services.lead_panel_context(999)
     assert empty["cadence"] is None and empty["touches"] == [] and empty["next_touch"] is None

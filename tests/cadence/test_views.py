@@ -394,7 +394,7 @@ def test_lead_panel_shows_the_plan_its_steps_and_actions(app, make_user, plans):
     from flask import render_template
     from flask_login import login_user
 
-    from dealer_leads.cadence.plan_services import lead_panel_context
+    from dealer_leads.cadence.task_services import lead_panel_context
 
     lead = db.session.get(Lead, ingest(lead_json(), now=TUESDAY_10AM).lead_id)
     sms = [t for t in _touches(lead.id) if t.channel == "auto_sms"][0]

@@ -15,8 +15,8 @@ from support import login
 from dealer_leads.api.services import create_api_key
 from dealer_leads.cadence.defaults import ensure_default_plans
 from dealer_leads.cadence.models import Touch
-from dealer_leads.cadence.plan_services import count_overdue_tasks, list_tasks
 from dealer_leads.cadence.services import get_cadence
+from dealer_leads.cadence.task_services import count_overdue_tasks, list_tasks
 from dealer_leads.extensions import db
 from dealer_leads.leads.models import InboundPayload, Lead, LeadEvent
 from dealer_leads.leads.services import assign_lead, list_needs_review

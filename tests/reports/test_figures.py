@@ -162,7 +162,7 @@ def test_leads_outside_the_range_are_left_out(fixed_data, report_now):
 
 
 def test_missed_steps_match_the_missed_steps_page(fixed_data, report_now):
-    from dealer_leads.cadence import plan_services
+    from dealer_leads.cadence import task_services
 
     board = services.get_dashboard(date(2026, 5, 25), END, now=report_now)
-    assert board.missed == plan_services.missed_steps(date(2026, 5, 25), END, now=report_now)
+    assert board.missed == task_services.missed_steps(date(2026, 5, 25), END, now=report_now)
