@@ -5,11 +5,7 @@ from __future__ import annotations
 
 from dealer_leads.auth.models import User
 from dealer_leads.cadence.finishing import finish_done_plans
-from dealer_leads.cadence.models import (
-    PENDING_TOUCH_STATES,
-    STEP_CHANNELS,
-    Touch,
-)
+from dealer_leads.cadence.models import PENDING_TOUCH_STATES, STEP_CHANNELS, Touch
 from dealer_leads.cadence.services import (
     CadenceError,
     pause_automatic,

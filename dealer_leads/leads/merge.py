@@ -1,4 +1,4 @@
-"""Merging two leads or two customers field by field, and undoing a merge exactly.
+"""Merging two leads or two customers field by field (undoing a merge: merge_undo).
 
 A merge keeps a snapshot of both rows and the ids of every row it moved, taken before anything
 changes, so that undoing it restores the rows as they were. Every automatic decision (earliest
@@ -66,7 +66,8 @@ class MergeRefused(ValueError):
 # --- shared helpers (add and flush, never commit) ---------------------------------------------
 
 
-def _require_supervisor(viewer: User | None) -> None:
+def require_supervisor(viewer: User | None) -> None:
+    """Only the supervisor or an admin merges or undoes a merge."""
     if viewer is None or getattr(viewer, "role", None) not in SUPERVISING_ROLES:
         raise MergeRefused("only the supervisor or an admin can merge or undo a merge")
 
@@ -124,14 +125,16 @@ def _values(row: db.Model, fields: tuple[str, ...]) -> dict:
     return values
 
 
-def _restore(row: db.Model, values: dict) -> None:
+def restore_values(row: db.Model, values: dict) -> None:
+    """Set the row's fields back to snapshot values (dates parsed back from text)."""
     for field, value in values.items():
         if field in DATETIME_FIELDS and value is not None:
             value = datetime.fromisoformat(value)
         setattr(row, field, value)
 
 
-def _move_rows(model: type, ids: list[int], column: str, target_id: int) -> None:
+def move_rows(model: type, ids: list[int], column: str, target_id: int) -> None:
+    """Point the rows `ids` at `target_id` through `column`, in one UPDATE."""
     if ids:
         db.session.execute(update(model).where(model.id.in_(ids)).values({column: target_id}))
 
@@ -220,7 +223,7 @@ def _latest_inquiry_source(survivor: Lead, merged: Lead) -> str:
 
 def merge_leads(viewer: User, survivor_id: int, merged_id: int, choices: dict) -> Merge:
     """Fold one lead into another: chosen values, its vehicles, inquiries and timeline move."""
-    _require_supervisor(viewer)
+    require_supervisor(viewer)
     sides = _resolve_choices(LEAD_MERGE_FIELDS, choices, both=("comments",))
     customer_ids = select(Lead.customer_id).where(Lead.id.in_([survivor_id, merged_id]))
     _lock_contact_keys(list(db.session.scalars(customer_ids)))
@@ -235,7 +238,7 @@ def merge_leads(viewer: User, survivor_id: int, merged_id: int, choices: dict) -
     }
     rules = _apply_lead_choices(survivor, merged, sides)
     for name, model in LEAD_ROWS_MOVED.items():
-        _move_rows(model, moved[name], "lead_id", survivor.id)
+        move_rows(model, moved[name], "lead_id", survivor.id)
         rules[name] = f"all {len(moved[name])} moved to the surviving lead"
     db.session.expire(survivor, list(LEAD_ROWS))
     db.session.expire(merged, list(LEAD_ROWS))
@@ -271,38 +274,12 @@ def _record_lead_merge(
         )
 
 
-def _undo_lead_merge(merge: Merge, viewer: User, now: datetime) -> None:
-    survivor, merged = _locked_rows(Lead, merge)
-    _restore(survivor, merge.snapshot["survivor"])
-    _restore(merged, merge.snapshot["merged"])
-    for name, model in LEAD_ROWS_MOVED.items():
-        # .get: merges recorded before appointments existed have no list for them.
-        _move_rows(model, merge.snapshot["moved"].get(name, []), "lead_id", merged.id)
-    for lead in (survivor, merged):
-        db.session.expire(lead, [*LEAD_ROWS, "assigned_to", "customer"])
-    lines = {
-        survivor: f"lead #{merged.id} is separate again",
-        merged: f"no longer part of lead #{survivor.id}",
-    }
-    for lead, line in lines.items():
-        record_event(
-            lead,
-            "merge_undone",
-            f"Merge #{merge.id} undone by {viewer.name}: {line}",
-            user=viewer,
-            at=now,
-            merge_id=merge.id,
-            rule=UNDO_RULE,
-            moved_back=merge.snapshot["moved"],
-        )
-
-
 # --- customers --------------------------------------------------------------------------------
 
 
 def merge_customers(viewer: User, survivor_id: int, merged_id: int, choices: dict) -> Merge:
     """Fold one customer into another: chosen values, and all its leads move."""
-    _require_supervisor(viewer)
+    require_supervisor(viewer)
     sides = _resolve_choices(CUSTOMER_MERGE_FIELDS, choices)
     _lock_contact_keys([survivor_id, merged_id])
     survivor, merged = load_pair(Customer, survivor_id, merged_id, "customer", lock=True)
@@ -320,7 +297,7 @@ def merge_customers(viewer: User, survivor_id: int, merged_id: int, choices: dic
         survivor_valid = getattr(merged if sides[field] == "merged" else survivor, f"{field}_valid")
         setattr(survivor, f"{field}_valid", survivor_valid)
         rules[f"{field}_valid"] = f"follows the side the {LABELS[field].lower()} came from"
-    _move_rows(Lead, lead_ids, "customer_id", survivor.id)
+    move_rows(Lead, lead_ids, "customer_id", survivor.id)
     db.session.expire(survivor, ["leads"])
     db.session.expire(merged, ["leads"])
     merged.merged_into_id = survivor.id
@@ -355,102 +332,3 @@ def _record_customer_merge(merge: Merge, moved: list[int], viewer: User, rules: 
             choices=merge.choices,
             rules=rules,
         )
-
-
-def _undo_customer_merge(merge: Merge, viewer: User, now: datetime) -> None:
-    survivor, merged = _locked_rows(Customer, merge)
-    _restore(survivor, merge.snapshot["survivor"])
-    _restore(merged, merge.snapshot["merged"])
-    moved = merge.snapshot["moved"]["leads"]
-    _move_rows(Lead, moved, "customer_id", merged.id)
-    db.session.expire(survivor, ["leads"])
-    db.session.expire(merged, ["leads"])
-    summary = (
-        f"Merge #{merge.id} undone by {viewer.name}: customer #{merged.id} is separate "
-        f"from customer #{survivor.id} again"
-    )
-    leads = db.session.scalars(
-        select(Lead).where(Lead.customer_id.in_([survivor.id, merged.id])).order_by(Lead.id)
-    )
-    for lead in leads:
-        record_event(
-            lead,
-            "merge_undone",
-            summary,
-            user=viewer,
-            at=now,
-            merge_id=merge.id,
-            rule=UNDO_RULE,
-            moved_back=lead.id in moved,
-        )
-
-
-# --- undo -------------------------------------------------------------------------------------
-
-
-def _locked_rows(model: type, merge: Merge) -> tuple:
-    query = (
-        select(model)
-        .where(model.id.in_([merge.survivor_id, merge.merged_id]))
-        .order_by(model.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    rows = {row.id: row for row in db.session.scalars(query)}
-    survivor, merged = rows.get(merge.survivor_id), rows.get(merge.merged_id)
-    if survivor is None or merged is None or merged.merged_into_id != survivor.id:
-        raise MergeRefused(f"merge #{merge.id} cannot be undone: its rows have changed since")
-    return survivor, merged
-
-
-def _involved(merge: Merge) -> set[tuple[str, int]]:
-    """The rows whose state an undo of this merge would restore."""
-    if merge.kind == "lead":
-        rows = {("lead", merge.survivor_id), ("lead", merge.merged_id)}
-        if merge.choices.get("customer_id") == "merged":
-            rows.add(("customer", merge.snapshot["survivor"]["customer_id"]))
-        return rows
-    rows = {("customer", merge.survivor_id), ("customer", merge.merged_id)}
-    return rows | {("lead", lead_id) for lead_id in merge.snapshot["moved"]["leads"]}
-
-
-def _describe(merge: Merge) -> str:
-    return f"merge #{merge.id} ({merge.kind} #{merge.merged_id} into #{merge.survivor_id})"
-
-
-def _later_merges_in_the_way(merge: Merge) -> list[Merge]:
-    mine = _involved(merge)
-    later = db.session.scalars(
-        select(Merge).where(Merge.id > merge.id, Merge.undone_at.is_(None)).order_by(Merge.id)
-    )
-    return [other for other in later if _involved(other) & mine]
-
-
-def undo_merge(viewer: User, merge_id: int) -> Merge:
-    """Put both rows back exactly as they were before the merge."""
-    _require_supervisor(viewer)
-    merge = db.session.scalar(
-        select(Merge)
-        .where(Merge.id == merge_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if merge is None:
-        raise MergeRefused(f"no merge #{merge_id}")
-    if merge.undone_at is not None:
-        raise MergeRefused(f"merge #{merge_id} was undone already")
-    blocking = _later_merges_in_the_way(merge)
-    if blocking:
-        names = ", ".join(_describe(other) for other in reversed(blocking))
-        raise MergeRefused(
-            f"merge #{merge_id} cannot be undone while a later merge of the same "
-            f"rows stands; undo {names} first"
-        )
-    now = now_utc()
-    if merge.kind == "lead":
-        _undo_lead_merge(merge, viewer, now)
-    else:
-        _undo_customer_merge(merge, viewer, now)
-    merge.undone_at = now
-    db.session.commit()
-    return merge

@@ -12,7 +12,6 @@ from dealer_leads.leads.merge import (
     MergeRefused,
     merge_customers,
     merge_leads,
-    undo_merge,
 )
 from dealer_leads.leads.merge_forms import MergeForm, UndoForm
 from dealer_leads.leads.merge_queries import (
@@ -21,6 +20,7 @@ from dealer_leads.leads.merge_queries import (
     list_merge_candidates,
     list_merges,
 )
+from dealer_leads.leads.merge_undo import undo_merge
 from dealer_leads.leads.services import LeadNotFound, get_lead
 
 bp = Blueprint("merge", __name__)

@@ -18,9 +18,9 @@ from dealer_leads.leads.merge import (
     MergeRefused,
     merge_customers,
     merge_leads,
-    undo_merge,
 )
 from dealer_leads.leads.merge_queries import compare_leads, list_merge_candidates, list_merges
+from dealer_leads.leads.merge_undo import undo_merge
 from dealer_leads.leads.models import Customer, Lead, LeadEvent, LeadSource, LeadVehicle, Merge
 from dealer_leads.leads.services import change_status, log_call
 
