@@ -19,7 +19,7 @@ from dealer_leads.api.auth import require_api_key
 from dealer_leads.api.schemas import isoformat
 from dealer_leads.api.views import JSON_CONTENT_TYPES, read_body
 from dealer_leads.database import now_utc
-from dealer_leads.inventory import photo_services, services
+from dealer_leads.inventory import photo_publishing, services
 from dealer_leads.inventory.models import Vehicle
 from dealer_leads.inventory.vehicle_values import InvalidVehicle
 from dealer_leads.inventory.vpic import decode_vin
@@ -49,7 +49,7 @@ def vehicle_to_dict(vehicle: Vehicle) -> dict[str, Any]:
         "sold_at": isoformat(vehicle.sold_at),
         "created_at": isoformat(vehicle.created_at),
         "updated_at": isoformat(vehicle.updated_at),
-        "photos": photo_services.photo_urls(vehicle),  # ready ones, in order, every size
+        "photos": photo_publishing.photo_urls(vehicle),  # ready ones, in order, every size
     }
     return body
 

@@ -187,7 +187,7 @@ def _add_photos(lines: list[VehicleLine]) -> None:
 
 
 def _smallest_jpeg(derivatives: dict) -> str:
-    from dealer_leads.inventory.photo_services import photo_sizes, public_url
+    from dealer_leads.inventory.photo_publishing import photo_sizes, public_url
 
     sizes = photo_sizes(derivatives, lambda name: public_url(name))
     for kind in ("thumb", "medium", "large"):

@@ -39,7 +39,7 @@ from dealer_leads.inventory.feeds import (
     parse_columns,
 )
 from dealer_leads.inventory.models import IN_STOCK_STATUSES, Vehicle, VehiclePhoto
-from dealer_leads.inventory.photo_services import public_url
+from dealer_leads.inventory.photo_publishing import public_url
 from dealer_leads.inventory.promotions import best_offer, running_promotions
 from dealer_leads.inventory.vin import check_vin
 

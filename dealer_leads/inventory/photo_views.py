@@ -27,6 +27,7 @@ from dealer_leads.admin.services import dealership_zone
 from dealer_leads.auth.services import role_required
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import csrf, db
+from dealer_leads.inventory import photo_publishing
 from dealer_leads.inventory import photo_services as services
 from dealer_leads.inventory.photos import CACHE_CONTROL
 from dealer_leads.inventory.services import VehicleNotFound, get_vehicle
@@ -171,7 +172,7 @@ def needed():
     if not 1 <= minimum <= 100:
         minimum = default
     today = now_utc().astimezone(dealership_zone()).date()
-    rows = services.list_photos_needed(minimum, today)
+    rows = photo_publishing.list_photos_needed(minimum, today)
     return render_template("inventory/photos_needed.html", rows=rows, minimum=minimum)
 
 
@@ -233,7 +234,7 @@ def _flash_result(result: services.UploadResult) -> None:
 
 def _thumb(derivatives: dict) -> dict:
     """The smallest size's relative URLs (same origin as the page)."""
-    sizes = services.photo_sizes(derivatives, services.public_url)
+    sizes = photo_publishing.photo_sizes(derivatives, photo_publishing.public_url)
     return next(iter(sizes.values()), {})
 
 

@@ -26,7 +26,7 @@ from dealer_leads.inventory.forms import (
     vehicle_form_data,
 )
 from dealer_leads.inventory.models import CONDITIONS, Vehicle
-from dealer_leads.inventory.photo_services import ON_THE_LOT, days_to_photo
+from dealer_leads.inventory.photo_publishing import ON_THE_LOT, days_to_photo
 from dealer_leads.inventory.vehicle_values import InvalidVehicle
 from dealer_leads.inventory.vpic import decode_vin
 

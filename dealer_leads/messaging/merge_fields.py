@@ -132,7 +132,7 @@ def format_price(amount: Decimal | int | float | None) -> str:
 def first_photo_url(vehicle: Any) -> str:
     """The main real photo of a stock vehicle (medium JPEG), through the photo service if any."""
     try:
-        from dealer_leads.inventory.photo_services import photo_urls
+        from dealer_leads.inventory.photo_publishing import photo_urls
     except ImportError:  # photos not installed in this build: e-mails go out without a picture
         return ""
     if getattr(vehicle, "id", None) is None:

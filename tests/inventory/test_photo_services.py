@@ -17,7 +17,7 @@ from PIL import Image
 from support import shared_path
 
 from dealer_leads.extensions import db
-from dealer_leads.inventory import photo_jobs
+from dealer_leads.inventory import photo_jobs, photo_publishing
 from dealer_leads.inventory import photo_services as services
 from dealer_leads.inventory.models import Vehicle, VehiclePhoto
 from dealer_leads.inventory.services import VehicleNotFound
@@ -436,7 +436,9 @@ def test_the_photo_clock_restarts_once_no_real_photo_is_left(app):
     services.set_placeholder(b, True)
     db.session.expire_all()
     assert vehicle.first_photo_at is None
-    [line] = [r for r in services.list_photos_needed(4, date(2025, 3, 20)) if r.vehicle is vehicle]
+    [line] = [
+        r for r in photo_publishing.list_photos_needed(4, date(2025, 3, 20)) if r.vehicle is vehicle
+    ]
     assert (line.real_photos, line.days_to_photo) == (0, None)
 
     services.set_placeholder(b, False)
@@ -453,7 +455,7 @@ def test_photos_needed_leaves_out_vehicles_in_transit(app):
     make_vehicle(in_stock_on=None, status="in_transit")
     make_vehicle(in_stock_on=date(2025, 3, 1), status="hidden")
 
-    rows = services.list_photos_needed(1, today)
+    rows = photo_publishing.list_photos_needed(1, today)
 
     assert [row.vehicle.id for row in rows] == [lot.id, on_hold.id]
 
@@ -469,7 +471,7 @@ def test_photo_urls_lists_ready_photos_in_order_with_absolute_urls(app):
     services.set_hero(c)
     services.set_placeholder(b, True)
 
-    urls = services.photo_urls(vehicle)
+    urls = photo_publishing.photo_urls(vehicle)
 
     assert [(u["id"], u["position"], u["placeholder"]) for u in urls] == [
         (c, 0, False),
@@ -502,7 +504,7 @@ def test_photos_needed_lists_short_vehicles_oldest_first(app):
     services.add_photos(done.id, [("more.jpg", jpeg((1, 2, 3)))], None)
     photo_jobs.process_pending_photos(now=NOW)
 
-    rows = services.list_photos_needed(4, today)
+    rows = photo_publishing.list_photos_needed(4, today)
 
     assert [row.vehicle.id for row in rows] == [old.id, placeholder_only.id, new.id]
     by_id = {row.vehicle.id: row for row in rows}
@@ -510,7 +512,10 @@ def test_photos_needed_lists_short_vehicles_oldest_first(app):
     assert by_id[old.id].days_to_photo == 24  # Jan 10 -> Feb 3
     assert (by_id[new.id].real_photos, by_id[new.id].days_to_photo) == (0, None)
     assert by_id[placeholder_only.id].real_photos == 0
-    assert services.list_photos_needed(3, today) == [by_id[placeholder_only.id], by_id[new.id]]
+    assert photo_publishing.list_photos_needed(3, today) == [
+        by_id[placeholder_only.id],
+        by_id[new.id],
+    ]
 
 
 # --- real camera photos (../shared/corpus/photos) ----------------------------------------------

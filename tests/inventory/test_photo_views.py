@@ -16,7 +16,7 @@ from werkzeug.test import encode_multipart
 
 from dealer_leads.auth.services import create_user
 from dealer_leads.extensions import db
-from dealer_leads.inventory import photo_jobs
+from dealer_leads.inventory import photo_jobs, photo_publishing
 from dealer_leads.inventory import photo_services as services
 from dealer_leads.inventory.models import Vehicle, VehiclePhoto
 
@@ -363,7 +363,7 @@ def test_photos_needed_does_not_count_failed_photos(client, login_as):
     page = client.get("/inventory/photos-needed?min=1").get_data(as_text=True)
     assert row(page, one_real) == ""  # its one real photo is enough; the failed one is no debt
     assert "0 of 1" in row(page, only_failed)
-    [line] = [r for r in services.list_photos_needed(1, date(2025, 2, 1)) if r.failed]
+    [line] = [r for r in photo_publishing.list_photos_needed(1, date(2025, 2, 1)) if r.failed]
     assert (line.vehicle.id, line.real_photos, line.in_progress) == (only_failed.id, 0, 0)
 
 

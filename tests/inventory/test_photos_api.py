@@ -12,7 +12,7 @@ from werkzeug.test import encode_multipart
 
 from dealer_leads.api.services import create_api_key
 from dealer_leads.extensions import db
-from dealer_leads.inventory import photo_jobs
+from dealer_leads.inventory import photo_jobs, photo_publishing
 from dealer_leads.inventory import photo_services as services
 from dealer_leads.inventory.models import Vehicle
 
@@ -181,7 +181,7 @@ def test_api_uploads_are_processed_like_any_other(client, key, vehicle):
     post_photos(client, key, [("a.jpg", jpeg(size=(1200, 900)))])
     photo_jobs.process_pending_photos()
 
-    [entry] = services.photo_urls(vehicle)
+    [entry] = photo_publishing.photo_urls(vehicle)
     assert list(entry["sizes"]) == ["thumb", "medium", "listing", "large"]  # by width
     url = entry["sizes"]["medium"]["jpeg"]
     with client.get(url.removeprefix(client.application.config["PUBLIC_BASE_URL"])) as served:

@@ -158,11 +158,11 @@ def test_missing_details_are_decoded_and_marked_pending_when_vpic_is_down(client
 
 
 def test_the_photos_come_from_the_photo_service(client, key, monkeypatch):
-    from dealer_leads.inventory import photo_services
+    from dealer_leads.inventory import photo_publishing
 
     post(client, key, BODY)
     photo = {"position": 0, "sizes": {"large": "https://example.test/p/a-large.jpg"}}
-    monkeypatch.setattr(photo_services, "photo_urls", lambda vehicle: [photo])
+    monkeypatch.setattr(photo_publishing, "photo_urls", lambda vehicle: [photo])
     assert get(client, key, ACCORD).get_json()["photos"] == [photo]
 
 
