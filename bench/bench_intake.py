@@ -200,7 +200,8 @@ def run_on(
     workers: int = 2,
     floors: bool = False,
 ) -> dict:
-    """Both endpoints on one fresh database behind one gunicorn, alternating, `rounds` times."""
+    """The endpoints (parse-only, real, and the floors when asked) on one fresh database behind
+    one gunicorn, alternating, `rounds` times."""
     with temporary_database(kind) as url:
         key = _prepare(url)
         port = _free_port()
