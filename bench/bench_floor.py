@@ -22,12 +22,12 @@ import hashlib
 from collections.abc import Callable
 
 from flask import Blueprint, jsonify, request
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from dealer_leads.admin.models import Dealership
 from dealer_leads.auth.models import ApiKey, User
 from dealer_leads.cadence.models import PlanRule
-from dealer_leads.database import _default, _insert_for, now_utc
+from dealer_leads.database import column_default, insert_row, now_utc
 from dealer_leads.extensions import db
 from dealer_leads.leads.channels import parse_json_lead
 from dealer_leads.leads.models import (
@@ -86,7 +86,7 @@ class _Core:
         return result.all() if result.returns_rows else []
 
     def insert(self, table, row: dict) -> int:
-        return db.session.connection().execute(_insert_for(table), row).inserted_primary_key[0]
+        return insert_row(db.session(), table, row)[0]
 
 
 class _DriverCursor:
@@ -116,7 +116,7 @@ class _DriverCursor:
 
 @functools.cache
 def _returning_id(table):
-    return _insert_for(table).returning(table.c.id)
+    return insert(table).returning(table.c.id)
 
 
 @functools.cache
@@ -182,5 +182,5 @@ def _filled(table, row: dict) -> dict:
     """`row` with every other column's default (what the intake's INSERTs send too)."""
     for column in table.columns:
         if column.key not in row and not column.primary_key and column.server_default is None:
-            row[column.key] = _default(column)
+            row[column.key] = column_default(column)
     return row

@@ -242,11 +242,12 @@ def _row_of(state) -> dict:
         elif column.primary_key or column.server_default is not None:
             continue  # the database's to fill (read back when first used)
         else:
-            row[column.key] = values[attribute.key] = _default(column)
+            row[column.key] = values[attribute.key] = column_default(column)
     return row
 
 
-def _default(column):
+def column_default(column):
+    """The value a column's Python-side default gives a new row (None without one)."""
     default = column.default
     if default is None:
         return None
