@@ -163,6 +163,8 @@ def test_a_link_to_an_object_not_stored_is_refused_before_any_row(app):
 
     with pytest.raises(ValueError, match="Lead.customer is not stored"):
         insert_as_loaded(db.session(), [lead, *lead.sources])
+    written = db.session.connection().execute(text("SELECT count(*) FROM leads")).scalar()
+    assert written == 0  # not even in the open transaction
     db.session.rollback()
 
     assert _stored("SELECT count(*) FROM leads") == [(0,)]
