@@ -210,7 +210,7 @@ def ingest_lead(
         rule = (
             "resend of an open lead"
             if prospect.is_resend
-            else (f"repeat inquiry within {window.days} days while lead is open")
+            else f"repeat inquiry within {window.days} days while lead is open"
         )
         note_replaced_email(open_lead, replaced, customer.email, inbound, now)
         note_kept_contact(open_lead, kept, contact, inbound, now)
@@ -220,7 +220,7 @@ def ingest_lead(
     if prospect.is_resend:
         warnings.append("marked as a resend, but no earlier copy was received; kept as new")
     with db.session.no_autoflush:
-        # Built in memory (the stock and advisor look-ups do not flush it), then one flush.
+        # Built in memory (the stock and advisor look-ups do not flush it), then written at once.
         lead = new_lead(
             prospect,
             customer,
