@@ -26,9 +26,9 @@ from dealer_leads.cadence.services import get_cadence
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
 from dealer_leads.leads.models import Lead
+from dealer_leads.leads.queue import SUPERVISING_ROLES
 from dealer_leads.messaging.template_services import list_templates
 
-SUPERVISING_ROLES = ("supervisor", "admin")
 LATE_AFTER = timedelta(hours=1)
 DONE_SHOWN_FOR = timedelta(days=7)
 
