@@ -21,6 +21,7 @@ from pathlib import Path
 from flask import Blueprint, Flask, current_app, jsonify, request
 from sqlalchemy import create_engine, make_url, text
 
+from bench.bench_floor import floor_bp
 from config import Config
 from dealer_leads import create_app, error_response
 from dealer_leads.extensions import csrf
@@ -63,8 +64,6 @@ def parse_only():
 def create_bench_app(**overrides) -> Flask:
     """The real app (DATABASE_URL from the environment) with the bench-only baseline endpoint."""
     app = create_app(Config, **overrides)
-    from bench.bench_floor import floor_bp
-
     for blueprint in (bench_bp, floor_bp):
         app.register_blueprint(blueprint)
         csrf.exempt(blueprint)
