@@ -3,10 +3,10 @@
 Real: `POST /api/v1/leads` with a bearer key (store the raw payload, parse, match, dedupe, route,
 assign, commit). Baseline, in the same app and server: `POST /bench/parse-only`, the same size
 check, JSON parse and normalisation without the database. Every real post has its own provider
-id, e-mail and phone, so each one creates a new lead and customer. With `floors`, two more legs:
-the same rows written with none of the app's logic (`bench_floor`), the most a post writing them
-can reach here. Each leg also notes the CPU the gunicorn workers and the PostgreSQL server used
-per post (read from /proc; empty elsewhere).
+id, e-mail and phone, so each one creates a new lead and customer. With `floors`, three more
+legs: the same rows written with none of the app's logic (`bench_floor`), the most a post writing
+them can reach here, the last in the fewest statements. Each leg also notes the CPU the gunicorn
+workers and the PostgreSQL server used per post (read from /proc; empty elsewhere).
 """
 
 from __future__ import annotations
@@ -33,7 +33,11 @@ from bench.bench_app import PROJECT_ROOT, create_bench_app, postgres_available, 
 TARGET_RATIO = 0.4
 REAL_PATH = "/api/v1/leads"
 BASELINE_PATH = "/bench/parse-only"
-FLOOR_PATHS = {"floor_core": "/bench/floor/core", "floor_dbapi": "/bench/floor/dbapi"}
+FLOOR_PATHS = {
+    "floor_core": "/bench/floor/core",
+    "floor_dbapi": "/bench/floor/dbapi",
+    "floor_lean": "/bench/floor/lean",
+}
 AREA_CODES = ("416", "647", "905", "613", "514", "604", "403", "780")
 MAKES = (("Toyota", "RAV4"), ("Honda", "Civic"), ("Ford", "F-150"), ("Mazda", "CX-5"))
 SOURCES = ("Autotrader", "Cars.com", "CarGurus", "TrueCar", "Website")
