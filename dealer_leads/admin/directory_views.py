@@ -7,21 +7,21 @@ import re
 from flask import Blueprint, Response, abort, render_template
 
 from dealer_leads.admin import directory
+from dealer_leads.auth.models import ROLES
 from dealer_leads.auth.services import role_required
 
 bp = Blueprint("directory", __name__)
-STAFF = ("supervisor", "advisor", "webmaster", "admin")
 
 
 @bp.get("/directory")
-@role_required(*STAFF)
+@role_required(*ROLES)
 def index():
     """Staff directory."""
     return render_template("admin/directory.html", groups=directory.list_directory())
 
 
 @bp.get("/directory.vcf")
-@role_required(*STAFF)
+@role_required(*ROLES)
 def export_all():
     """Everyone in the directory as one vCard file."""
     entries = [entry for _, rows in directory.list_directory() for entry in rows]
@@ -29,7 +29,7 @@ def export_all():
 
 
 @bp.get("/directory/<key>.vcf")
-@role_required(*STAFF)
+@role_required(*ROLES)
 def export_one(key: str):
     """One person's (or one department's) vCard."""
     try:

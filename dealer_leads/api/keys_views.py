@@ -12,13 +12,14 @@ from dealer_leads.api.services import (
     list_api_keys,
     revoke_api_key,
 )
+from dealer_leads.auth.models import SITE_ROLES
 from dealer_leads.auth.services import role_required
 
 bp = Blueprint("api_keys", __name__)
 
 
 @bp.route("/settings/api-keys", methods=["GET", "POST"])
-@role_required("webmaster", "admin")
+@role_required(*SITE_ROLES)
 def index():
     """The keys, and a form to make one; a new key is shown on this answer only."""
     form, created, secret = api_key_form(current_user.role), None, None
@@ -44,7 +45,7 @@ def index():
 
 
 @bp.post("/settings/api-keys/<int:key_id>/revoke")
-@role_required("webmaster", "admin")
+@role_required(*SITE_ROLES)
 def revoke(key_id: int):
     if not RevokeApiKeyForm().validate_on_submit():
         abort(400, "The form expired; reload the page and try again.")

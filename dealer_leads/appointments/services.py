@@ -25,7 +25,7 @@ from dealer_leads.appointments.models import (
     AppointmentVehicle,
 )
 from dealer_leads.appointments.slots import SlotProblem, check_slot
-from dealer_leads.auth.models import User
+from dealer_leads.auth.models import SUPERVISING_ROLES, User
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
 from dealer_leads.inventory.models import Vehicle
@@ -34,7 +34,6 @@ from dealer_leads.leads.services import mark_responded
 from dealer_leads.leads.timeline import record_event
 
 BOOKABLE_ROLES = ("advisor", "supervisor")
-SUPERVISING = ("supervisor", "admin")
 MIN_MINUTES, MAX_MINUTES = 15, 480
 MAX_NOTES = 2000
 BOOKING_LOCK_SPACE = 0x4150  # "AP": the advisory-lock key space of appointment bookings
@@ -84,7 +83,7 @@ class Booking:
 
 def _visible(viewer: User | None):
     """Advisors see their own visits and those of their leads; supervisors and admins all."""
-    if viewer is None or viewer.role in SUPERVISING:
+    if viewer is None or viewer.role in SUPERVISING_ROLES:
         return True
     return or_(Appointment.advisor_id == viewer.id, Lead.assigned_to_id == viewer.id)
 
@@ -211,7 +210,7 @@ def _wanted_stock(lead: Lead) -> list[Vehicle]:
 
 def _lead_for_booking(viewer: User | None, lead_id: int) -> Lead:
     query = select(Lead).where(Lead.id == lead_id)
-    if viewer is not None and viewer.role not in SUPERVISING:
+    if viewer is not None and viewer.role not in SUPERVISING_ROLES:
         query = query.where(Lead.assigned_to_id == viewer.id)
     lead = db.session.scalar(query)
     if lead is None:
@@ -338,7 +337,7 @@ def reschedule_appointment(
     now = now or now_utc()
     appointment = _for_change(viewer, appointment_id)
     handing_over = advisor_id is not None and advisor_id != appointment.advisor_id
-    if handing_over and viewer is not None and viewer.role not in SUPERVISING:
+    if handing_over and viewer is not None and viewer.role not in SUPERVISING_ROLES:
         raise AppointmentError("only the supervisor moves a visit to another advisor", "forbidden")
     advisor = _advisor(advisor_id) if advisor_id else appointment.advisor
     old_minutes = int((appointment.ends_at - appointment.starts_at).total_seconds() // 60)

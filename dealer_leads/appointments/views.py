@@ -25,14 +25,12 @@ from dealer_leads.appointments.forms import (
 )
 from dealer_leads.appointments.models import APPOINTMENT_KINDS
 from dealer_leads.appointments.slots import SlotProblem, local_instant
+from dealer_leads.auth.models import LEAD_ROLES, SUPERVISING_ROLES
 from dealer_leads.auth.services import role_required
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
 
 bp = Blueprint("appointments", __name__)
-
-STAFF = ("supervisor", "advisor", "admin")
-SUPERVISING = ("supervisor", "admin")
 
 
 def _today() -> date:
@@ -44,7 +42,7 @@ def _advisor_choices() -> dict[int, str]:
 
 
 @bp.get("/appointments")
-@role_required(*STAFF)
+@role_required(*LEAD_ROLES)
 def board():
     """Today (or a chosen day or week): the advisor's own visits, or everyone's side by side."""
     filters = BoardFilterForm(request.args)
@@ -53,7 +51,7 @@ def board():
     day = filters.day.data or _today()
     span = filters.span.data if filters.span.data in ("day", "week") else "day"
     start, end = boards.week_bounds(day) if span == "week" else boards.day_bounds(day)
-    supervising = current_user.role in SUPERVISING
+    supervising = current_user.role in SUPERVISING_ROLES
     now = now_utc()
     advisors = services.list_bookable_advisors() if supervising else [current_user]
     departed = {d.advisor.id: d for d in boards.list_departed_advisors(now)} if supervising else {}
@@ -146,7 +144,7 @@ def _local_start(day: date, clock) -> datetime:
 
 
 @bp.post("/leads/<int:lead_id>/appointments")
-@role_required(*STAFF)
+@role_required(*LEAD_ROLES)
 def book(lead_id: int):
     """Book a visit from the lead page."""
     form = BookForm()
@@ -176,7 +174,7 @@ def _board_url() -> str:
 
 
 @bp.post("/appointments/<int:appointment_id>/mark")
-@role_required(*STAFF)
+@role_required(*LEAD_ROLES)
 def mark(appointment_id: int):
     """One tap: confirmed, shown, no-show or sold."""
     form = MarkForm()
@@ -191,7 +189,7 @@ def mark(appointment_id: int):
 
 
 @bp.post("/appointments/<int:appointment_id>/note")
-@role_required(*STAFF)
+@role_required(*LEAD_ROLES)
 def note(appointment_id: int):
     form = NoteForm()
     if not form.validate():
@@ -204,7 +202,7 @@ def note(appointment_id: int):
 
 
 @bp.post("/appointments/<int:appointment_id>/cancel")
-@role_required(*STAFF)
+@role_required(*LEAD_ROLES)
 def cancel(appointment_id: int):
     form = CancelForm()
     if not form.validate():
@@ -217,7 +215,7 @@ def cancel(appointment_id: int):
 
 
 @bp.post("/appointments/<int:appointment_id>/reschedule")
-@role_required(*STAFF)
+@role_required(*LEAD_ROLES)
 def reschedule(appointment_id: int):
     form = RescheduleForm()
     if not form.validate():
@@ -235,7 +233,7 @@ def reschedule(appointment_id: int):
 
 
 @bp.post("/appointments/<int:appointment_id>/reassign")
-@role_required(*SUPERVISING)
+@role_required(*SUPERVISING_ROLES)
 def reassign(appointment_id: int):
     """The supervisor hands a visit to another advisor."""
     form = ReassignForm()
@@ -252,7 +250,7 @@ def reassign(appointment_id: int):
 
 
 @bp.get("/appointments/calendar")
-@role_required(*STAFF)
+@role_required(*LEAD_ROLES)
 def calendar():
     """My calendar subscription address."""
     url = None
@@ -262,7 +260,7 @@ def calendar():
 
 
 @bp.post("/appointments/calendar")
-@role_required(*STAFF)
+@role_required(*LEAD_ROLES)
 def reset_calendar():
     """Make a new calendar address; the old one stops working at once."""
     boards.calendar_token(current_user, reset=True)

@@ -13,6 +13,11 @@ from dealer_leads.database import UTCDateTime, now_utc
 from dealer_leads.extensions import db
 
 ROLES = ("supervisor", "advisor", "webmaster", "admin")
+# Who may do what: the pages' role_required and the services' own checks read these.
+SUPERVISING_ROLES = ("supervisor", "admin")  # every lead: triage, assign, merge, plans, reports
+LEAD_ROLES = ("supervisor", "admin", "advisor")  # the lead pages; an advisor sees their own leads
+STOCK_ROLES = ("supervisor", "admin", "webmaster")  # vehicles, photos, promotions
+SITE_ROLES = ("webmaster", "admin")  # the web site's feeds and API keys
 # `leads` posts leads and reads back the leads it sent; `leads:read` reads every lead (a CRM or
 # reporting tool), so only an admin may grant it: the webmaster sees no customer's data.
 API_SCOPES = ("leads", "leads:read", "inventory", "feeds")
@@ -40,6 +45,11 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.active
+
+    @property
+    def supervises(self) -> bool:
+        """Sees and handles every lead (the supervisor and the admin)."""
+        return self.role in SUPERVISING_ROLES
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role}>"

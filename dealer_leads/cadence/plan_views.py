@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from dealer_leads.auth.models import SUPERVISING_ROLES
 from dealer_leads.auth.services import role_required
 from dealer_leads.cadence import plan_changes, plan_services
 from dealer_leads.cadence.models import (
@@ -16,7 +17,7 @@ from dealer_leads.cadence.models import (
     OFFSET_FROM,
     STEP_CHANNELS,
 )
-from dealer_leads.cadence.views import SUPERVISORS, bp
+from dealer_leads.cadence.views import bp
 from dealer_leads.leads.normalize import DEPARTMENTS, INTERESTS
 from dealer_leads.leads.queue import list_sources
 from dealer_leads.messaging.template_services import list_templates
@@ -35,7 +36,7 @@ SWITCHED_TO_BY_EVENTS = {
 
 
 @bp.get("/plans")
-@role_required(*SUPERVISORS)
+@role_required(*SUPERVISING_ROLES)
 def plans():
     return render_template(
         "cadence/plans.html", plans=plan_services.list_plans(), rules=plan_services.list_rules()
@@ -182,13 +183,13 @@ def _saved_message(saved: plan_services.SavedPlan) -> str:
 
 
 @bp.route("/plans/new", methods=["GET", "POST"])
-@role_required(*SUPERVISORS)
+@role_required(*SUPERVISING_ROLES)
 def new_plan():
     return _edit(None)
 
 
 @bp.route("/plans/<int:plan_id>", methods=["GET", "POST"])
-@role_required(*SUPERVISORS)
+@role_required(*SUPERVISING_ROLES)
 def edit_plan(plan_id: int):
     return _edit(plan_id)
 
@@ -223,7 +224,7 @@ def _rule_values(row: dict) -> dict:
 
 
 @bp.route("/plans/rules", methods=["GET", "POST"])
-@role_required(*SUPERVISORS)
+@role_required(*SUPERVISING_ROLES)
 def rules():
     problems: dict[str, str] = {}
     if request.method == "POST":

@@ -6,10 +6,11 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
+from dealer_leads.auth.models import SUPERVISING_ROLES
 from dealer_leads.auth.services import role_required
 from dealer_leads.cadence import review, services
 from dealer_leads.cadence.models import AUTOMATIC_CHANNELS, STEP_CHANNELS
-from dealer_leads.cadence.views import SUPERVISORS, bp
+from dealer_leads.cadence.views import bp
 from dealer_leads.messaging.template_services import list_templates
 
 DECISIONS = {
@@ -20,7 +21,7 @@ DECISIONS = {
 
 
 @bp.get("/tasks/flagged")
-@role_required(*SUPERVISORS)
+@role_required(*SUPERVISING_ROLES)
 def flagged():
     return render_template(
         "cadence/flagged.html",
@@ -33,7 +34,7 @@ def flagged():
 
 
 @bp.post("/tasks/flagged/<int:touch_id>/<any(sent, dismiss, again):decision>")
-@role_required(*SUPERVISORS)
+@role_required(*SUPERVISING_ROLES)
 def review_flagged(touch_id: int, decision: str):
     action, success = DECISIONS[decision]
     try:

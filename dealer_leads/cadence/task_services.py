@@ -12,7 +12,7 @@ from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from dealer_leads.admin.services import dealership_zone
-from dealer_leads.auth.models import User
+from dealer_leads.auth.models import SUPERVISING_ROLES, User
 from dealer_leads.cadence.drafts import PERSON_EMAIL, EmailDraft, email_draft
 from dealer_leads.cadence.models import (
     COUNTED_FROM_APPOINTMENT,
@@ -26,7 +26,6 @@ from dealer_leads.cadence.services import get_cadence
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
 from dealer_leads.leads.models import Lead
-from dealer_leads.leads.queue import SUPERVISING_ROLES
 from dealer_leads.messaging.template_services import list_templates
 
 LATE_AFTER = timedelta(hours=1)

@@ -12,6 +12,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user
 
 from dealer_leads.admin.services import dealership_zone
+from dealer_leads.auth.models import LEAD_ROLES, SUPERVISING_ROLES
 from dealer_leads.auth.services import role_required
 from dealer_leads.cadence import lead_actions, review, services, task_services
 from dealer_leads.cadence.models import STEP_CHANNELS
@@ -20,8 +21,6 @@ from dealer_leads.leads.services import LeadNotFound, get_lead, list_advisors
 
 bp = Blueprint("cadence", __name__)
 
-SUPERVISORS = ("supervisor", "admin")
-STAFF = ("supervisor", "admin", "advisor")
 REPORT_DAYS, MAX_REPORT_DAYS = 14, 366
 
 
@@ -36,9 +35,9 @@ def _advisor_filter() -> int | None:
 
 
 @bp.get("/tasks")
-@role_required(*STAFF)
+@role_required(*LEAD_ROLES)
 def tasks():
-    supervising = current_user.role in SUPERVISORS
+    supervising = current_user.role in SUPERVISING_ROLES
     tasks = task_services.list_tasks(
         current_user,
         scope="all" if supervising else "mine",
@@ -67,7 +66,7 @@ def _safe_next(default: str) -> str:
 
 
 @bp.post("/tasks/<int:touch_id>/done")
-@role_required(*STAFF)
+@role_required(*LEAD_ROLES)
 def complete(touch_id: int):
     try:
         task_services.get_task(current_user, touch_id)
@@ -128,7 +127,7 @@ def _missed_csv(rows: list[task_services.MissedRow], start: date, end: date) -> 
 
 
 @bp.get("/tasks/missed")
-@role_required(*SUPERVISORS)
+@role_required(*SUPERVISING_ROLES)
 def missed():
     start, end = _report_range()
     rows = task_services.missed_steps(start, end)
@@ -164,7 +163,7 @@ def _lead_action(lead_id: int, action, success: str):
 
 
 @bp.post("/leads/<int:lead_id>/cadence/pause")
-@role_required(*STAFF)
+@role_required(*LEAD_ROLES)
 def pause(lead_id: int):
     reason = request.form.get("reason", "").strip()
     return _lead_action(
@@ -175,7 +174,7 @@ def pause(lead_id: int):
 
 
 @bp.post("/leads/<int:lead_id>/cadence/resume")
-@role_required(*STAFF)
+@role_required(*LEAD_ROLES)
 def resume(lead_id: int):
     return _lead_action(
         lead_id,
@@ -185,7 +184,7 @@ def resume(lead_id: int):
 
 
 @bp.post("/leads/<int:lead_id>/cadence/plan")
-@role_required(*STAFF)
+@role_required(*LEAD_ROLES)
 def change_plan(lead_id: int):
     key = request.form.get("plan", "")
     return _lead_action(
@@ -202,7 +201,7 @@ def _skip(lead_id: int, touch_id: int) -> None:
 
 
 @bp.post("/leads/<int:lead_id>/touches/<int:touch_id>/skip")
-@role_required(*STAFF)
+@role_required(*LEAD_ROLES)
 def skip(lead_id: int, touch_id: int):
     return _lead_action(lead_id, lambda: _skip(lead_id, touch_id), "Step skipped.")
 

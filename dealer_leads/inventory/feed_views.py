@@ -20,6 +20,7 @@ from flask import (
 from sqlalchemy import select
 
 from dealer_leads import error_response
+from dealer_leads.auth.models import SITE_ROLES
 from dealer_leads.auth.services import role_required
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
@@ -47,7 +48,6 @@ from dealer_leads.inventory.models import IN_STOCK_STATUSES, Vehicle
 
 bp = Blueprint("feeds", __name__)
 
-WEBMASTERS = ("webmaster", "admin")
 EXPORTS_SHOWN = 10
 
 
@@ -84,14 +84,14 @@ def _page(status: int = 200, **extra):
 
 
 @bp.get("/inventory/feeds")
-@role_required(*WEBMASTERS)
+@role_required(*SITE_ROLES)
 def index():
     """Consumers and their URLs, the files, the quality report and the change report."""
     return _page()
 
 
 @bp.post("/inventory/feeds/consumers")
-@role_required(*WEBMASTERS)
+@role_required(*SITE_ROLES)
 def add_consumer():
     """A new token; its URLs are shown on this answer only."""
     try:
@@ -102,7 +102,7 @@ def add_consumer():
 
 
 @bp.post("/inventory/feeds/consumers/<int:consumer_id>/revoke")
-@role_required(*WEBMASTERS)
+@role_required(*SITE_ROLES)
 def revoke(consumer_id: int):
     try:
         consumer = revoke_consumer(consumer_id, now_utc())
@@ -113,7 +113,7 @@ def revoke(consumer_id: int):
 
 
 @bp.post("/inventory/feeds/build")
-@role_required(*WEBMASTERS)
+@role_required(*SITE_ROLES)
 def build():
     """Build the feeds now rather than at the next scheduled build."""
     result = build_feed_files(now_utc(), force=request.form.get("force") == "1")

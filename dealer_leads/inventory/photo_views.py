@@ -24,6 +24,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from dealer_leads import error_response
 from dealer_leads.admin.services import dealership_zone
+from dealer_leads.auth.models import STOCK_ROLES
 from dealer_leads.auth.services import role_required
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import csrf, db
@@ -34,8 +35,7 @@ from dealer_leads.inventory.services import VehicleNotFound, get_vehicle
 
 bp = Blueprint("photos", __name__)
 
-MANAGERS = ("supervisor", "admin", "webmaster")
-VIEWERS = (*MANAGERS, "advisor")
+VIEWERS = (*STOCK_ROLES, "advisor")
 DEFAULT_MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 DEFAULT_PHOTOS_NEEDED_MIN = 12
 POLL_STATES = ("pending", "processing")
@@ -53,7 +53,7 @@ def manage(vehicle_id: int):
         gallery=gallery,
         hero_id=next((p.id for p in gallery if p.status == "ready"), None),
         thumbs={p.id: _thumb(p.derivatives) for p in gallery},
-        can_manage=current_user.role in MANAGERS,
+        can_manage=current_user.role in STOCK_ROLES,
         busy=any(p.status in POLL_STATES for p in gallery),
         failed=sum(p.status == "failed" for p in gallery),
         limits=_limits(),
@@ -61,7 +61,7 @@ def manage(vehicle_id: int):
 
 
 @bp.post("/inventory/<int:vehicle_id>/photos")
-@role_required(*MANAGERS)
+@role_required(*STOCK_ROLES)
 def upload(vehicle_id: int):
     """Store the originals and answer at once; the worker makes the sizes."""
     vehicle_id, user_id = _vehicle_or_404(vehicle_id).id, current_user.id
@@ -114,7 +114,7 @@ def status(vehicle_id: int):
 
 
 @bp.post("/inventory/<int:vehicle_id>/photos/order")
-@role_required(*MANAGERS)
+@role_required(*STOCK_ROLES)
 def reorder(vehicle_id: int):
     """A new order from drag and drop: the photo ids, first to last."""
     _vehicle_or_404(vehicle_id)
@@ -129,7 +129,7 @@ def reorder(vehicle_id: int):
 
 
 @bp.post("/inventory/<int:vehicle_id>/photos/<int:photo_id>/move")
-@role_required(*MANAGERS)
+@role_required(*STOCK_ROLES)
 def move(vehicle_id: int, photo_id: int):
     """One place up or down: the buttons, for keyboards, screen readers and pages without JS."""
     step = {"up": -1, "down": 1}.get(request.form.get("direction", ""))
@@ -140,14 +140,14 @@ def move(vehicle_id: int, photo_id: int):
 
 
 @bp.post("/inventory/<int:vehicle_id>/photos/<int:photo_id>/hero")
-@role_required(*MANAGERS)
+@role_required(*STOCK_ROLES)
 def hero(vehicle_id: int, photo_id: int):
     services.set_hero(_photo_or_404(vehicle_id, photo_id).id)
     return _back(vehicle_id, "That photo now leads the listing.")
 
 
 @bp.post("/inventory/<int:vehicle_id>/photos/<int:photo_id>/placeholder")
-@role_required(*MANAGERS)
+@role_required(*STOCK_ROLES)
 def placeholder(vehicle_id: int, photo_id: int):
     """Mark or unmark a stock/placeholder image (it does not count as a real photo)."""
     flag = request.form.get("placeholder") == "1"
@@ -157,14 +157,14 @@ def placeholder(vehicle_id: int, photo_id: int):
 
 
 @bp.post("/inventory/<int:vehicle_id>/photos/<int:photo_id>/delete")
-@role_required(*MANAGERS)
+@role_required(*STOCK_ROLES)
 def delete(vehicle_id: int, photo_id: int):
     services.delete_photo(_photo_or_404(vehicle_id, photo_id).id)
     return _back(vehicle_id, "Photo deleted.")
 
 
 @bp.get("/inventory/photos-needed")
-@role_required(*MANAGERS)
+@role_required(*STOCK_ROLES)
 def needed():
     """Vehicles in stock still short of real photos, oldest in stock first."""
     default = current_app.config.get("PHOTOS_NEEDED_MIN", DEFAULT_PHOTOS_NEEDED_MIN)

@@ -9,6 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from dealer_leads.admin.services import dealership_zone
+from dealer_leads.auth.models import STOCK_ROLES
 from dealer_leads.auth.services import role_required
 from dealer_leads.database import now_utc
 from dealer_leads.inventory.feed_models import Promotion
@@ -26,7 +27,6 @@ from dealer_leads.inventory.promotions import (
 
 bp = Blueprint("promotions", __name__)
 
-EDITORS = ("webmaster", "supervisor", "admin")
 TEXT_FIELDS = ("name", "text", "discount_amount", "discount_percent", "make", "model")
 TEXT_FIELDS += ("year_from", "year_to", "condition")
 
@@ -95,14 +95,14 @@ def _render(
 
 
 @bp.get("/inventory/promotions")
-@role_required(*EDITORS)
+@role_required(*STOCK_ROLES)
 def index():
     """Running, upcoming and ended promotions, and a form for a new one."""
     return _render()
 
 
 @bp.post("/inventory/promotions")
-@role_required(*EDITORS)
+@role_required(*STOCK_ROLES)
 def create():
     values, errors = _form_values()
     try:
@@ -123,7 +123,7 @@ def _promotion_or_404(promotion_id: int) -> Promotion:
 
 
 @bp.get("/inventory/promotions/<int:promotion_id>/edit")
-@role_required(*EDITORS)
+@role_required(*STOCK_ROLES)
 def edit(promotion_id: int):
     """The promotions page with this promotion's form to change it."""
     promotion = _promotion_or_404(promotion_id)
@@ -131,7 +131,7 @@ def edit(promotion_id: int):
 
 
 @bp.post("/inventory/promotions/<int:promotion_id>")
-@role_required(*EDITORS)
+@role_required(*STOCK_ROLES)
 def update(promotion_id: int):
     promotion = _promotion_or_404(promotion_id)
     values, errors = _form_values()
@@ -146,7 +146,7 @@ def update(promotion_id: int):
 
 
 @bp.post("/inventory/promotions/<int:promotion_id>/end")
-@role_required(*EDITORS)
+@role_required(*STOCK_ROLES)
 def end(promotion_id: int):
     try:
         promotion = end_promotion(promotion_id, now_utc())

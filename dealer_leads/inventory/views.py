@@ -12,6 +12,7 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_login import current_user
 
 from dealer_leads.admin.services import dealership_zone
+from dealer_leads.auth.models import STOCK_ROLES
 from dealer_leads.auth.services import role_required
 from dealer_leads.database import now_utc
 from dealer_leads.inventory import imports, services
@@ -32,8 +33,7 @@ from dealer_leads.inventory.vpic import decode_vin
 
 bp = Blueprint("inventory", __name__, url_prefix="/inventory")
 
-MANAGERS = ("supervisor", "admin", "webmaster")
-VIEWERS = (*MANAGERS, "advisor")
+VIEWERS = (*STOCK_ROLES, "advisor")
 LIST_ARGS = ("status", "condition", "make", "year_from", "year_to", "q", "per_page")
 
 
@@ -59,7 +59,7 @@ def _filters() -> services.VehicleFilters:
 
 
 def _can_manage() -> bool:
-    return current_user.role in MANAGERS
+    return current_user.role in STOCK_ROLES
 
 
 @bp.route("/")
@@ -144,7 +144,7 @@ def _save(form: VehicleForm, vehicle: Vehicle | None):
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@role_required(*MANAGERS)
+@role_required(*STOCK_ROLES)
 def new():
     form = VehicleForm()
     if form.validate_on_submit():
@@ -153,7 +153,7 @@ def new():
 
 
 @bp.route("/<int:vehicle_id>/edit", methods=["GET", "POST"])
-@role_required(*MANAGERS)
+@role_required(*STOCK_ROLES)
 def edit(vehicle_id: int):
     vehicle = _vehicle_or_404(vehicle_id)
     form = VehicleForm(data=None if request.method == "POST" else vehicle_form_data(vehicle))
@@ -163,7 +163,7 @@ def edit(vehicle_id: int):
 
 
 @bp.get("/decode")
-@role_required(*MANAGERS)
+@role_required(*STOCK_ROLES)
 def decode():
     """JSON for the form's "Decode VIN" button: the VIN's check and what vPIC (or the VIN
     itself, offline) tells."""
@@ -177,7 +177,7 @@ def _back(default: str) -> str:
 
 
 @bp.post("/<int:vehicle_id>/status")
-@role_required(*MANAGERS)
+@role_required(*STOCK_ROLES)
 def change_status(vehicle_id: int):
     form = StatusForm()
     if not form.validate_on_submit():
@@ -194,7 +194,7 @@ def change_status(vehicle_id: int):
 
 
 @bp.route("/import", methods=["GET", "POST"])
-@role_required(*MANAGERS)
+@role_required(*STOCK_ROLES)
 def import_upload():
     form = ImportUploadForm()
     if form.validate_on_submit():
@@ -212,7 +212,7 @@ def import_upload():
 
 
 @bp.get("/import/<int:import_id>")
-@role_required(*MANAGERS)
+@role_required(*STOCK_ROLES)
 def import_preview(import_id: int):
     form = ImportApplyForm()
     try:
@@ -225,7 +225,7 @@ def import_preview(import_id: int):
 
 
 @bp.post("/import/<int:import_id>")
-@role_required(*MANAGERS)
+@role_required(*STOCK_ROLES)
 def import_apply(import_id: int):
     """Re-map the columns ("Refresh preview") or apply the import ("Import")."""
     form = ImportApplyForm()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from dealer_leads.admin.services import get_dealership
-from dealer_leads.auth.models import User
+from dealer_leads.auth.models import SUPERVISING_ROLES, User
 from dealer_leads.cadence.services import stop
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
@@ -21,7 +21,6 @@ from dealer_leads.leads.normalize import (
     normalize_phone,
 )
 from dealer_leads.leads.services import (
-    SUPERVISING_ROLES,
     InvalidAction,
     InvalidContact,
     LeadNotFound,

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select, text, update
 
 from dealer_leads.appointments.models import Appointment
-from dealer_leads.auth.models import User
+from dealer_leads.auth.models import SUPERVISING_ROLES, User
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
 from dealer_leads.leads.models import (
@@ -23,7 +23,6 @@ from dealer_leads.leads.models import (
     LeadVehicle,
     Merge,
 )
-from dealer_leads.leads.services import SUPERVISING_ROLES
 from dealer_leads.leads.timeline import record_event
 
 # fmt: off

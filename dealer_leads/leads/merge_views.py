@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from dealer_leads.auth.models import SUPERVISING_ROLES
 from dealer_leads.auth.services import role_required
 from dealer_leads.leads.merge import (
     CUSTOMER_MERGE_FIELDS,
@@ -24,7 +25,7 @@ from dealer_leads.leads.merge_undo import undo_merge
 from dealer_leads.leads.services import LeadNotFound, get_lead
 
 bp = Blueprint("merge", __name__)
-supervising = role_required("supervisor", "admin")
+supervising = role_required(*SUPERVISING_ROLES)
 
 
 def _pair_args() -> tuple[int, int]:

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from sqlalchemy import and_, exists, func, or_, select, text
 from sqlalchemy.orm import joinedload, selectinload
 
-from dealer_leads.auth.models import User
+from dealer_leads.auth.models import SUPERVISING_ROLES, User
 from dealer_leads.cadence.models import Touch
 from dealer_leads.cadence.plan_services import OPEN_TASK_STATES, PERSON_CHANNELS
 from dealer_leads.database import now_utc
@@ -18,7 +18,6 @@ from dealer_leads.extensions import db
 from dealer_leads.leads.models import LEAD_STATUSES, OPEN_STATUSES, Customer, Lead, LeadVehicle
 from dealer_leads.leads.normalize import normalize_vin
 
-SUPERVISING_ROLES = ("supervisor", "admin")
 # The queue counts its leads only this far (and further only to page past it): an exact count
 # would read every lead of a large dealership on each load.
 COUNT_CAP = 1000

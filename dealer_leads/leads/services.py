@@ -8,14 +8,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from dealer_leads.auth.models import User
+from dealer_leads.auth.models import SUPERVISING_ROLES, User
 from dealer_leads.cadence.services import on_status_change, pause_automatic
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
 from dealer_leads.leads.ingest import process_inbound, store_inbound
 from dealer_leads.leads.landing import IntakeResult
 from dealer_leads.leads.models import LEAD_STATUSES, InboundPayload, Lead
-from dealer_leads.leads.queue import SUPERVISING_ROLES, visible_to
+from dealer_leads.leads.queue import visible_to
 from dealer_leads.leads.timeline import record_event, set_assignee
 from dealer_leads.messaging.consent import record_implied_consent
 

@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from dealer_leads.admin.services import dealership_zone
 from dealer_leads.appointments.views import lead_panel_context as appointment_panel_context
+from dealer_leads.auth.models import LEAD_ROLES, SUPERVISING_ROLES
 from dealer_leads.auth.services import role_required
 from dealer_leads.cadence.task_services import count_overdue_tasks, lead_panel_context
 from dealer_leads.database import now_utc
@@ -40,9 +41,6 @@ from dealer_leads.leads.queue import (
 from dealer_leads.messaging.consent import get_consent_states
 
 bp = Blueprint("leads", __name__, url_prefix="/leads")
-
-STAFF = ("supervisor", "admin", "advisor")
-SUPERVISORS = ("supervisor", "admin")
 
 
 def _local_date(name: str) -> datetime | None:
@@ -85,7 +83,7 @@ def _advisor_choices(blank: str = "— nobody —") -> dict[int, str]:
 
 
 @bp.route("/")
-@role_required(*STAFF)
+@role_required(*LEAD_ROLES)
 def queue():
     page = list_queue(
         current_user,
@@ -108,14 +106,14 @@ def queue():
         sources=list_sources(),
         advisors=services.list_advisors(),
         args=page.args,
-        review_count=services.count_needs_review() if current_user.role in SUPERVISORS else 0,
+        review_count=services.count_needs_review() if current_user.role in SUPERVISING_ROLES else 0,
         department_counts=count_open_by_department(current_user),
         overdue_tasks=count_overdue_tasks(current_user),
     )
 
 
 @bp.route("/bulk-assign", methods=["POST"])
-@role_required(*SUPERVISORS)
+@role_required(*SUPERVISING_ROLES)
 def bulk_assign():
     form = BulkAssignForm()
     form.advisor_id.choices = _advisor_choices()
@@ -140,7 +138,7 @@ def _lead_or_404(lead_id: int):
 
 
 @bp.route("/<int:lead_id>")
-@role_required(*STAFF)
+@role_required(*LEAD_ROLES)
 def detail(lead_id: int):
     lead = _lead_or_404(lead_id)
     assign = AssignForm(advisor_id=lead.assigned_to_id or 0)
@@ -182,7 +180,7 @@ def _invalid(form) -> str:
 
 
 @bp.route("/<int:lead_id>/assign", methods=["POST"])
-@role_required(*SUPERVISORS)
+@role_required(*SUPERVISING_ROLES)
 def assign(lead_id: int):
     form = AssignForm()
     form.advisor_id.choices = _advisor_choices()
@@ -196,7 +194,7 @@ def assign(lead_id: int):
 
 
 @bp.route("/<int:lead_id>/call", methods=["POST"])
-@role_required(*STAFF)
+@role_required(*LEAD_ROLES)
 def log_call(lead_id: int):
     form = CallForm()
     if not form.validate_on_submit():
@@ -209,7 +207,7 @@ def log_call(lead_id: int):
 
 
 @bp.route("/<int:lead_id>/contact", methods=["POST"])
-@role_required(*STAFF)
+@role_required(*LEAD_ROLES)
 def edit_contact(lead_id: int):
     """Correct the customer's e-mail and phone (the supervisor or the lead's advisor)."""
     form = ContactForm()
@@ -225,7 +223,7 @@ def edit_contact(lead_id: int):
 
 
 @bp.route("/<int:lead_id>/note", methods=["POST"])
-@role_required(*STAFF)
+@role_required(*LEAD_ROLES)
 def add_note(lead_id: int):
     form = NoteForm()
     if not form.validate_on_submit():
@@ -236,7 +234,7 @@ def add_note(lead_id: int):
 
 
 @bp.route("/<int:lead_id>/status", methods=["POST"])
-@role_required(*STAFF)
+@role_required(*LEAD_ROLES)
 def change_status(lead_id: int):
     form = StatusForm()
     if not form.validate_on_submit():
@@ -251,7 +249,7 @@ def change_status(lead_id: int):
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@role_required(*STAFF)
+@role_required(*LEAD_ROLES)
 def new():
     form = ManualLeadForm()
     if form.validate_on_submit():
@@ -280,13 +278,13 @@ def new():
 
 
 @bp.route("/review")
-@role_required(*SUPERVISORS)
+@role_required(*SUPERVISING_ROLES)
 def review():
     return render_template("leads/review.html", payloads=services.list_needs_review())
 
 
 @bp.route("/review/<int:inbound_id>", methods=["GET", "POST"])
-@role_required(*SUPERVISORS)
+@role_required(*SUPERVISING_ROLES)
 def review_detail(inbound_id: int):
     try:
         inbound = services.get_inbound(inbound_id)
@@ -318,7 +316,7 @@ def review_detail(inbound_id: int):
 
 
 @bp.route("/review/<int:inbound_id>/discard", methods=["POST"])
-@role_required(*SUPERVISORS)
+@role_required(*SUPERVISING_ROLES)
 def discard(inbound_id: int):
     if not DiscardForm().validate_on_submit():
         abort(400, "the form is not valid")
@@ -334,7 +332,7 @@ def discard(inbound_id: int):
 
 
 @bp.route("/<int:lead_id>/opt-out", methods=["POST"])
-@role_required(*STAFF)
+@role_required(*LEAD_ROLES)
 def opt_out(lead_id: int):
     form = OptOutForm()
     if not form.validate_on_submit():
@@ -347,7 +345,7 @@ def opt_out(lead_id: int):
 
 
 @bp.route("/<int:lead_id>/consent", methods=["POST"])
-@role_required(*STAFF)
+@role_required(*LEAD_ROLES)
 def record_consent(lead_id: int):
     """The customer gave express consent to texts or e-mail to a person (phone, signed form)."""
     form = ConsentForm()

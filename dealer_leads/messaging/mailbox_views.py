@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template, request
 
+from dealer_leads.auth.models import SUPERVISING_ROLES
 from dealer_leads.auth.services import role_required
 from dealer_leads.messaging import mailbox_reads
 from dealer_leads.messaging.mail_in import split_quoted
@@ -21,7 +22,7 @@ def _id_arg(name: str) -> int | None:
 
 
 @bp.get("/mailbox")
-@role_required("supervisor", "admin")
+@role_required(*SUPERVISING_ROLES)
 def index():
     """Received e-mails, newest first, with what each became; a page at a time."""
     kind = request.args.get("kind", "")
@@ -42,7 +43,7 @@ def index():
 
 
 @bp.get("/mailbox/<int:inbound_id>")
-@role_required("supervisor", "admin")
+@role_required(*SUPERVISING_ROLES)
 def message(inbound_id: int):
     """One received e-mail, readable, with its quoted part folded and its raw source."""
     try:

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from dealer_leads.admin.services import get_dealership
+from dealer_leads.auth.models import SUPERVISING_ROLES
 from dealer_leads.auth.services import role_required
 from dealer_leads.messaging.email import dealership_footer, html_with_footer, text_with_footer
 from dealer_leads.messaging.forms import TemplateForm
@@ -27,11 +28,9 @@ from dealer_leads.messaging.templates import (
 
 bp = Blueprint("templates_admin", __name__, url_prefix="/templates")
 
-EDITORS = ("supervisor", "admin")
-
 
 @bp.get("/")
-@role_required(*EDITORS)
+@role_required(*SUPERVISING_ROLES)
 def index():
     return render_template("messaging/templates_list.html", templates=list_templates())
 
@@ -80,7 +79,7 @@ def _save(key: str, channel: str, values: dict[str, str]):
 
 
 @bp.route("/<key>", methods=["GET", "POST"])
-@role_required(*EDITORS)
+@role_required(*SUPERVISING_ROLES)
 def edit(key: str):
     try:
         template = get_template(key)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, render_template, request, stream_with_context
 
+from dealer_leads.auth.models import SUPERVISING_ROLES
 from dealer_leads.auth.services import role_required
 from dealer_leads.database import now_utc
 from dealer_leads.reports import customers, exports
 
 bp = Blueprint("customers", __name__)
-SUPERVISORS = ("supervisor", "admin")
 
 
 def _page_arg() -> int:
@@ -20,7 +20,7 @@ def _page_arg() -> int:
 
 
 @bp.get("/customers")
-@role_required(*SUPERVISORS)
+@role_required(*SUPERVISING_ROLES)
 def index():
     """Customers."""
     query = request.args.get("q", "")
@@ -32,7 +32,7 @@ def index():
 
 
 @bp.get("/customers/<int:customer_id>")
-@role_required(*SUPERVISORS)
+@role_required(*SUPERVISING_ROLES)
 def detail(customer_id: int):
     """One customer's history."""
     try:
@@ -43,7 +43,7 @@ def detail(customer_id: int):
 
 
 @bp.get("/customers/export.csv")
-@role_required(*SUPERVISORS)
+@role_required(*SUPERVISING_ROLES)
 def export():
     """Every customer as CSV for the other departments, opted-out channels left out."""
 

@@ -8,12 +8,12 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_login import current_user
 
 from dealer_leads import error_response
+from dealer_leads.auth.models import SUPERVISING_ROLES
 from dealer_leads.auth.services import role_required
 from dealer_leads.reports import charts, exports, services
 from dealer_leads.reports.models import OBJECTIVE_METRICS
 
 bp = Blueprint("reports", __name__)
-SUPERVISORS = ("supervisor", "admin")
 
 
 def csv_download(filename: str, table: exports.Table) -> Response:
@@ -50,7 +50,7 @@ def _presets(today: date) -> list[tuple[str, date, date]]:
 
 
 @bp.get("/dashboard")
-@role_required(*SUPERVISORS)
+@role_required(*SUPERVISING_ROLES)
 def dashboard():
     """Dashboard."""
     today = services.local_today()
@@ -117,7 +117,7 @@ def _charts(board: services.Dashboard) -> dict:
 
 
 @bp.route("/dashboard/objectives", methods=["GET", "POST"])
-@role_required(*SUPERVISORS)
+@role_required(*SUPERVISING_ROLES)
 def objectives():
     """The month's goals: appointments, shows and sales, for the team and each advisor."""
     today = services.local_today()

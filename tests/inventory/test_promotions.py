@@ -11,9 +11,9 @@ import pytest
 from inventory.feed_builders import make_vehicle
 
 from dealer_leads.admin.services import dealership_zone
+from dealer_leads.auth.models import STOCK_ROLES
 from dealer_leads.extensions import db
 from dealer_leads.inventory.feed_models import Promotion
-from dealer_leads.inventory.promotion_views import EDITORS
 from dealer_leads.inventory.promotions import (
     InvalidPromotion,
     PromotionNotFound,
@@ -215,7 +215,7 @@ def test_the_menu_links_promotions_for_everyone_who_may_edit_them(client, login_
     linked = {
         role for role, items in NAVIGATION.items() if ("promotions.index", "Promotions") in items
     }
-    assert linked == set(EDITORS)
+    assert linked == set(STOCK_ROLES)
     login_as("admin")
     page = client.get("/inventory/promotions").get_data(as_text=True)
     assert '<a href="/inventory/promotions" aria-current="page">Promotions</a>' in page
