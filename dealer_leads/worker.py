@@ -14,9 +14,9 @@ from flask.cli import with_appcontext
 
 from dealer_leads.appointments.jobs import sweep_appointments
 from dealer_leads.cadence.jobs import cadence_tick, check_configuration
+from dealer_leads.inventory.decode_retries import retry_pending_decodes
 from dealer_leads.inventory.feed_jobs import build_feeds
 from dealer_leads.inventory.photo_jobs import process_pending_photos
-from dealer_leads.inventory.services import retry_pending_decodes
 from dealer_leads.leads.jobs import purge_idempotency_keys
 from dealer_leads.messaging.forwarding_jobs import forward_department_leads
 from dealer_leads.messaging.mailbox_jobs import poll_mailbox

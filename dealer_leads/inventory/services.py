@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -34,15 +34,12 @@ from dealer_leads.inventory.vehicle_values import (
     clean_values,
 )
 from dealer_leads.inventory.vin import check_vin, normalize_vin
-from dealer_leads.inventory.vpic import VinDecode, decode_vin
+from dealer_leads.inventory.vpic import VinDecode
 
 IN_STOCK = "in_stock"  # the list's default: every status but sold and hidden
 ALL = "all"
 MAX_SEARCH_WORDS = 8
 MIN_VIN_PART = 4  # shorter parts of a VIN match too many vehicles to be a search
-DECODE_RETRY_BATCH = 5
-DECODE_RETRY_FIRST = timedelta(minutes=10)  # doubled after each failed try ...
-DECODE_RETRY_LONGEST = timedelta(hours=24)  # ... up to once a day
 
 Decoder = Callable[[str], VinDecode]
 
@@ -128,7 +125,8 @@ def _needs_decode(vehicle: Vehicle | None, vin: str, merged: Mapping[str, Any]) 
     return vehicle is None or vehicle.vin != vin or vehicle.decode_state in ("", "pending")
 
 
-def _prefill(cleaned: dict[str, Any], merged: Mapping[str, Any], decoded: VinDecode) -> None:
+def prefill_decoded(cleaned: dict[str, Any], merged: Mapping[str, Any], decoded: VinDecode) -> None:
+    """Add to `cleaned` each decoded value whose field is empty in `merged`."""
     for name in DECODED_FIELDS:
         value = getattr(decoded, name)
         if merged.get(name) not in (None, "") or value in (None, ""):
@@ -182,10 +180,10 @@ def upsert_vehicle(
     vehicle = _vehicle_for(vin, vehicle_id, must_be_new=must_be_new) if vin else None
     confirmed = vehicle is not None and vehicle.vin == vin and vehicle.vin_override
     check = accept_vin(vin, override=override_vin, already_confirmed=confirmed)
-    merged = {**_current(vehicle), **cleaned}
+    merged = {**decoded_values(vehicle), **cleaned}
     decoded = decoder(vin) if decoder and _needs_decode(vehicle, vin, merged) else None
     if decoded is not None:
-        _prefill(cleaned, merged, decoded)
+        prefill_decoded(cleaned, merged, decoded)
     created = vehicle is None
     if vehicle is None:
         vehicle = new_vehicle(vin)
@@ -211,7 +209,8 @@ def _commit_vin(vin: str) -> None:
         raise InvalidVehicle(f"The VIN {vin} was just saved elsewhere.", {"vin": problem}) from None
 
 
-def _current(vehicle: Vehicle | None) -> dict[str, Any]:
+def decoded_values(vehicle: Vehicle | None) -> dict[str, Any]:
+    """The vehicle's fields a VIN decode fills (none for a new vehicle)."""
     if vehicle is None:
         return {}
     return {name: getattr(vehicle, name) for name in DECODED_FIELDS}
@@ -246,74 +245,6 @@ def preview_decode(vin: str, decoder: Decoder) -> dict[str, Any]:
         "messages": decoded.messages if decoded else [],
         "fields": {n: getattr(decoded, n) for n in DECODED_FIELDS} if decoded else {},
     }
-
-
-# --- decodes pending --------------------------------------------------------------------------
-
-
-def retry_pending_decodes(
-    decoder: Decoder | None = None, *, now: datetime | None = None, limit: int = DECODE_RETRY_BATCH
-) -> int:
-    """Decode again up to `limit` vehicles whose decode is pending and due; returns how many
-    were decoded. The batch stops at the first vPIC cannot answer: the rest would fail alike."""
-    now, decoder = now or now_utc(), decoder or decode_vin
-    decoded = 0
-    for _ in range(limit):
-        claim = _claim_pending_decode(now)
-        if claim is None:
-            break
-        result = decoder(claim[1])  # no transaction open while vPIC is asked
-        _record_retry(*claim, result, now)
-        if result.pending:
-            break
-        decoded += 1
-    return decoded
-
-
-def _retry_due(data: Mapping[str, Any], now: datetime) -> datetime:
-    try:
-        due = datetime.fromisoformat(data["next_try_at"])
-    except (KeyError, TypeError, ValueError):
-        return now  # not tried again yet
-    return due if due.tzinfo is not None else now
-
-
-def _claim_pending_decode(now: datetime) -> tuple[int, str] | None:
-    """The pending vehicle due longest, its next try put off and committed before vPIC is
-    asked, so that another worker does not take it too."""
-    rows = db.session.execute(
-        select(Vehicle.id, Vehicle.vin, Vehicle.decode_data)
-        .where(Vehicle.decode_state == "pending")
-        .with_for_update(skip_locked=True)
-    ).all()
-    due = sorted((_retry_due(data or {}, now), id_, vin) for id_, vin, data in rows)
-    if not due or due[0][0] > now:
-        db.session.commit()
-        return None
-    _, vehicle_id, vin = due[0]
-    vehicle = db.session.get(Vehicle, vehicle_id)
-    attempts = int((vehicle.decode_data or {}).get("attempts", 0)) + 1
-    wait = min(DECODE_RETRY_FIRST * 2 ** (attempts - 1), DECODE_RETRY_LONGEST)
-    retry = {"attempts": attempts, "next_try_at": (now + wait).isoformat()}
-    vehicle.decode_data = {**(vehicle.decode_data or {}), **retry}
-    db.session.commit()
-    return vehicle_id, vin
-
-
-def _record_retry(vehicle_id: int, vin: str, decoded: VinDecode, now: datetime) -> None:
-    """Fill what is still empty from the decode; a vehicle edited meanwhile is left alone."""
-    vehicle = db.session.get(Vehicle, vehicle_id)
-    if vehicle is None or vehicle.vin != vin or vehicle.decode_state != "pending":
-        db.session.commit()
-        return
-    if decoded.pending:
-        vehicle.decode_data = {**vehicle.decode_data, "messages": decoded.messages}
-    else:
-        cleaned: dict[str, Any] = {}
-        _prefill(cleaned, _current(vehicle), decoded)
-        apply_values(vehicle, cleaned, now=now)
-        vehicle.decode_state, vehicle.decode_data = decode_record(decoded)
-    db.session.commit()
 
 
 # --- reading ---------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import requests
 from flask import Flask
 
 from dealer_leads.extensions import db
-from dealer_leads.inventory import services, vpic
+from dealer_leads.inventory import decode_retries, services, vpic
 from dealer_leads.inventory.models import Vehicle
 from dealer_leads.inventory.vpic import decode_vin, title_make
 
@@ -273,7 +273,7 @@ def test_pending_decodes_are_retried_and_fill_only_what_is_empty(app, fake_vpic)
     vehicle_id = saved_while_vpic_was_down(app, HONDA, model="Accord Coupe", stock_number="A7")
     vpic_is_back(app, fake_vpic)
 
-    assert services.retry_pending_decodes(now=NOW) == 1
+    assert decode_retries.retry_pending_decodes(now=NOW) == 1
 
     vehicle = db.session.get(Vehicle, vehicle_id)
     assert (vehicle.decode_state, vehicle.decode_data["source"]) == ("decoded", "vpic")
@@ -284,7 +284,7 @@ def test_pending_decodes_are_retried_and_fill_only_what_is_empty(app, fake_vpic)
         "Coupe",
     )
     assert vehicle.model == "Accord Coupe"  # typed by a person: kept
-    assert services.retry_pending_decodes(now=NOW) == 0  # nothing pending any more
+    assert decode_retries.retry_pending_decodes(now=NOW) == 0  # nothing pending any more
     assert fake_vpic.count(HONDA) == 1
 
 
@@ -293,7 +293,7 @@ def test_a_failed_retry_stops_the_batch_and_backs_off(app, fake_vpic):
     honda = saved_while_vpic_was_down(app, HONDA)
     vpic_is_back(app, fake_vpic)
 
-    assert services.retry_pending_decodes(now=NOW) == 0  # vPIC failed: the rest waits
+    assert decode_retries.retry_pending_decodes(now=NOW) == 0  # vPIC failed: the rest waits
     assert (fake_vpic.count(BROKEN), fake_vpic.count(HONDA)) == (1, 0)
     failed = db.session.get(Vehicle, broken)
     assert failed.decode_state == "pending" and "HTTP 500" in failed.decode_data["messages"][0]
@@ -301,12 +301,12 @@ def test_a_failed_retry_stops_the_batch_and_backs_off(app, fake_vpic):
     assert failed.decode_data["next_try_at"] == (NOW + timedelta(minutes=10)).isoformat()
 
     later = NOW + timedelta(minutes=5)
-    assert services.retry_pending_decodes(now=later) == 1  # the Honda; BROKEN is not due yet
+    assert decode_retries.retry_pending_decodes(now=later) == 1  # the Honda; BROKEN is not due yet
     assert (fake_vpic.count(BROKEN), fake_vpic.count(HONDA)) == (1, 1)
     assert db.session.get(Vehicle, honda).decode_state == "decoded"
 
     again = NOW + timedelta(minutes=11)
-    assert services.retry_pending_decodes(now=again) == 0
+    assert decode_retries.retry_pending_decodes(now=again) == 0
     assert fake_vpic.count(BROKEN) == 2
     waits = db.session.get(Vehicle, broken).decode_data
     assert (waits["attempts"], waits["next_try_at"]) == (
@@ -324,12 +324,12 @@ def test_back_off_is_at_most_a_day_and_batches_are_small(app, fake_vpic):
     vpic_is_back(app, fake_vpic)
     fake_vpic.release.set()  # the slow one answers at once now
 
-    assert services.retry_pending_decodes(now=NOW, limit=1) == 0  # BROKEN first, by id
+    assert decode_retries.retry_pending_decodes(now=NOW, limit=1) == 0  # BROKEN first, by id
     waits = db.session.get(Vehicle, broken).decode_data
     assert waits["next_try_at"] == (NOW + timedelta(days=1)).isoformat()
-    assert services.retry_pending_decodes(now=NOW, limit=1) == 1
+    assert decode_retries.retry_pending_decodes(now=NOW, limit=1) == 1
     assert [db.session.get(Vehicle, n).decode_state for n in clean] == ["decoded", "pending"]
-    assert services.retry_pending_decodes(now=NOW, limit=1) == 1
+    assert decode_retries.retry_pending_decodes(now=NOW, limit=1) == 1
     assert db.session.get(Vehicle, clean[1]).model == "Escape"
     assert len(fake_vpic.hits) == 3
 
@@ -343,7 +343,7 @@ def test_a_vehicle_edited_during_the_retry_is_left_alone(app, fake_vpic):
         services.save_vehicle({"vin": SLOW, "model": "Escape"}, vehicle_id=vehicle_id)
         return answer
 
-    assert services.retry_pending_decodes(decoder, now=NOW) == 1
+    assert decode_retries.retry_pending_decodes(decoder, now=NOW) == 1
     vehicle = db.session.get(Vehicle, vehicle_id)
     assert (vehicle.vin, vehicle.decode_state, vehicle.trim) == (SLOW, "", "")
 
