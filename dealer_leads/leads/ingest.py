@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -30,8 +31,14 @@ from dealer_leads.leads.matching import (
     note_replaced_email,
     open_lead_within,
 )
-from dealer_leads.leads.models import InboundPayload, LeadSource
-from dealer_leads.leads.normalize import LeadIn, clean_text, normalize_contact, route_department
+from dealer_leads.leads.models import Customer, InboundPayload, Lead, LeadSource
+from dealer_leads.leads.normalize import (
+    LeadIn,
+    NormalContact,
+    clean_text,
+    normalize_contact,
+    route_department,
+)
 from dealer_leads.leads.timeline import next_advisor_in_rotation, record_event, set_assignee
 from dealer_leads.messaging.consent import record_implied_consent
 
@@ -175,82 +182,105 @@ def _mark_failed(inbound: InboundPayload, error: InvalidPayload) -> None:
     db.session.commit()
 
 
+@dataclass
+class _Inquiry:
+    """One prospect of a payload, normalised, and what the look-ups found for it."""
+
+    prospect: LeadIn
+    contact: NormalContact
+    inbound: InboundPayload
+    source: str
+    provider_id: str | None
+    now: datetime
+    warnings: list[str]
+    customer: Customer | None = None
+    customer_rule: str = ""
+    replaced: str = ""  # an e-mail marked not valid that this inquiry's address replaced
+    kept: str = ""  # what the inquiry gave that differs from the stored contact
+    department: str = ""
+    routing_rule: str = ""
+
+    def note_contact(self, lead: Lead) -> None:
+        """The timeline lines for a replaced e-mail and a contact that differs, if any."""
+        note_replaced_email(lead, self.replaced, self.customer.email, self.inbound, self.now)
+        note_kept_contact(lead, self.kept, self.contact, self.inbound, self.now)
+
+
 def ingest_lead(
     prospect: LeadIn, inbound: InboundPayload, *, now: datetime, by: User | None = None
 ) -> IntakeResult:
     """Normalise one prospect, then land it: duplicate, repeat inquiry or new lead (flushes).
 
     The look-ups run without autoflush: whatever came before this prospect (an earlier one in
-    the same document) is flushed first, so the duplicate checks see it; a new lead is built in
-    memory, with its customer, sources, vehicles and first events, and their rows are written
-    at once with prepared statements (`insert_as_loaded`: the unit of work's flush of them cost
-    a quarter of an API post).
+    the same document) is flushed first, so the duplicate checks see it.
     """
     dealership = get_dealership()
     contact = normalize_contact(prospect.contact, region=dealership.country or "US")
-    warnings = list(prospect.warnings) + contact.warnings
     source = clean_text(prospect.source, 100) or DEFAULT_SOURCES.get(inbound.channel, "Other")
     provider_id = clean_text(prospect.provider_lead_id, 200) or None
+    warnings = list(prospect.warnings) + contact.warnings
+    inquiry = _Inquiry(prospect, contact, inbound, source, provider_id, now, warnings)
     _lock_keys(source.lower(), provider_id, contact.email, contact.phone)
     db.session.flush()  # earlier prospects and the caller's changes: the checks must see them
 
+    window = timedelta(days=dealership.duplicate_window_days)
     with db.session.no_autoflush:
         known = _known_source(source.lower(), provider_id) if provider_id else None
-        if known is None:
-            customer, customer_rule, replaced = match_or_create_customer(contact, prospect)
-            kept = kept_contact(customer, contact)
-            department, routing_rule = route_department(prospect)
-            window = timedelta(days=dealership.duplicate_window_days)
-            open_lead = open_lead_within(customer, department, now - window)
+        open_lead = _look_up(inquiry, now - window) if known is None else None
     if known is not None:
         return same_provider_id(known.lead, source, provider_id, inbound, now, warnings)
-    if kept:
-        warnings.append(kept)
+    if inquiry.kept:
+        warnings.append(inquiry.kept)
     if open_lead is not None:
         rule = (
             "resend of an open lead"
             if prospect.is_resend
             else f"repeat inquiry within {window.days} days while lead is open"
         )
-        note_replaced_email(open_lead, replaced, customer.email, inbound, now)
-        note_kept_contact(open_lead, kept, contact, inbound, now)
+        inquiry.note_contact(open_lead)
         return repeat_inquiry(
             open_lead, prospect, source, provider_id, inbound, now, warnings, rule
         )
     if prospect.is_resend:
         warnings.append("marked as a resend, but no earlier copy was received; kept as new")
+    return _land_new_lead(inquiry, by=by, auto_assign=dealership.auto_assign)
+
+
+def _look_up(inquiry: _Inquiry, since: datetime) -> Lead | None:
+    """Find (or make) the customer and the department; the customer's open lead there
+    received since `since`, if any."""
+    customer, inquiry.customer_rule, inquiry.replaced = match_or_create_customer(
+        inquiry.contact, inquiry.prospect
+    )
+    inquiry.customer, inquiry.kept = customer, kept_contact(customer, inquiry.contact)
+    inquiry.department, inquiry.routing_rule = route_department(inquiry.prospect)
+    return open_lead_within(customer, inquiry.department, since)
+
+
+def _land_new_lead(inquiry: _Inquiry, *, by: User | None, auto_assign: bool) -> IntakeResult:
+    """A new lead, built in memory with its customer, sources, vehicles and first events, their
+    rows written at once with prepared statements (`insert_as_loaded`: the unit of work's flush
+    of them cost a quarter of an API post)."""
+    customer, inbound, now, source = inquiry.customer, inquiry.inbound, inquiry.now, inquiry.source
     with db.session.no_autoflush:
         # Built in memory (the stock and advisor look-ups do not flush it), then written at once.
         lead = new_lead(
-            prospect,
+            inquiry.prospect,
             customer,
             inbound,
             source,
-            provider_id,
+            inquiry.provider_id,
             now,
-            warnings,
-            department=department,
-            routing_rule=routing_rule,
+            inquiry.warnings,
+            department=inquiry.department,
+            routing_rule=inquiry.routing_rule,
         )
-        record_event(
-            lead,
-            "inquiry",
-            f"Inquiry from {source} ({inbound.channel})",
-            at=now,
-            user=by,
-            source=source,
-            inbound_id=inbound.id,
-            customer_rule=customer_rule,
-            routing_rule=routing_rule,
-            warnings=warnings,
-            requested_at=prospect.requested_at.isoformat() if prospect.requested_at else None,
-        )
-        note_replaced_email(lead, replaced, customer.email, inbound, now)
-        note_kept_contact(lead, kept, contact, inbound, now)
+        _record_inquiry(lead, inquiry, by)
+        inquiry.note_contact(lead)
         if by is not None and by.role == "advisor" and by.is_active:
             # An advisor entering their own walk-in or phone call keeps the customer.
             set_assignee(lead, by, by=by, rule="entered by the advisor", at=now)
-        elif department == "sales" and dealership.auto_assign:
+        elif inquiry.department == "sales" and auto_assign:
             advisor = next_advisor_in_rotation(now)
             if advisor is not None:
                 set_assignee(
@@ -265,7 +295,25 @@ def ingest_lead(
         customer, "inquiry", now, source=f"inquiry via {source}", new_customer=new_customer
     )
     start_plan(lead, now)  # its cadence and timeline line go with the next flush or commit
-    return IntakeResult(lead.id, customer.id, False, warnings, rule="new lead")
+    return IntakeResult(lead.id, customer.id, False, inquiry.warnings, rule="new lead")
+
+
+def _record_inquiry(lead: Lead, inquiry: _Inquiry, by: User | None) -> None:
+    """The new lead's first timeline line: where it came from and the rules that fired."""
+    requested_at = inquiry.prospect.requested_at
+    record_event(
+        lead,
+        "inquiry",
+        f"Inquiry from {inquiry.source} ({inquiry.inbound.channel})",
+        at=inquiry.now,
+        user=by,
+        source=inquiry.source,
+        inbound_id=inquiry.inbound.id,
+        customer_rule=inquiry.customer_rule,
+        routing_rule=inquiry.routing_rule,
+        warnings=inquiry.warnings,
+        requested_at=requested_at.isoformat() if requested_at else None,
+    )
 
 
 def _lock_keys(source_key: str, provider_id: str | None, *contacts: str | None) -> None:
