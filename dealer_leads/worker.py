@@ -6,6 +6,7 @@ import contextlib
 import gc
 import logging
 import signal
+from collections.abc import Callable
 
 import click
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -34,15 +35,37 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
+def _jobs(config) -> list[tuple[str, Callable[[], object], dict]]:
+    """Each job: its id (also its name in the log), what it runs, and how often."""
+    return [
+        # idempotency keys older than IDEMPOTENCY_KEEP_DAYS (the payloads are kept)
+        (
+            "housekeeping",
+            purge_idempotency_keys,
+            {"minutes": config["WORKER_HOUSEKEEPING_MINUTES"]},
+        ),
+        # uploads answer at once; the sizes are made here, off the request
+        ("photos", process_pending_photos, {"seconds": config.get("WORKER_PHOTOS_SECONDS", 5)}),
+        # vehicles saved while vPIC was down: decode them now, a few at a time
+        ("vin-decodes", retry_pending_decodes, {"minutes": config["VPIC_RETRY_MINUTES"]}),
+        # the follow-up plans: due e-mails, texts and tasks
+        ("cadence", cadence_tick, {"seconds": config.get("CADENCE_TICK_SECONDS", 1)}),
+        # the leads mailbox (does nothing until IMAP_HOST is set)
+        ("mailbox", poll_mailbox, {"seconds": config["IMAP_POLL_SECONDS"]}),
+        # service, parts and finance leads to the department's address
+        ("forwarding", forward_department_leads, {"seconds": config.get("FORWARD_SECONDS", 30)}),
+        # no-shows, and booked vehicles that sold or changed price
+        ("appointments", sweep_appointments, {"seconds": config["APPOINTMENT_SWEEP_SECONDS"]}),
+        # the feed files behind the pull URLs
+        ("feeds", build_feeds, {"minutes": config["FEED_BUILD_MINUTES"]}),
+    ]
+
+
 def build_scheduler(app: Flask) -> BlockingScheduler:
     """The scheduler with every job, each run inside an app context."""
     scheduler = BlockingScheduler(
         timezone="UTC",
-        job_defaults={
-            "coalesce": True,
-            "max_instances": 1,
-            "misfire_grace_time": 300,
-        },
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
     )
 
     def in_context(job):
@@ -50,65 +73,13 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
             with app.app_context():
                 job()
 
-        run.__name__ = job.__name__
+        run.__name__ = run.__qualname__ = job.__name__
         return run
 
-    scheduler.add_job(
-        in_context(purge_idempotency_keys),
-        "interval",
-        id="housekeeping",
-        minutes=app.config["WORKER_HOUSEKEEPING_MINUTES"],
-        replace_existing=True,
-    )
-    scheduler.add_job(  # uploads answer at once; the sizes are made here, off the request
-        in_context(process_pending_photos),
-        "interval",
-        id="photos",
-        seconds=app.config.get("WORKER_PHOTOS_SECONDS", 5),
-        replace_existing=True,
-    )
-    scheduler.add_job(  # vehicles saved while vPIC was down: decode them now, a few at a time
-        in_context(retry_pending_decodes),
-        "interval",
-        id="vin-decodes",
-        minutes=app.config["VPIC_RETRY_MINUTES"],
-        replace_existing=True,
-    )
-    scheduler.add_job(  # the follow-up plans: due e-mails, texts and tasks
-        in_context(cadence_tick),
-        "interval",
-        id="cadence",
-        seconds=app.config.get("CADENCE_TICK_SECONDS", 1),
-        replace_existing=True,
-    )
-    scheduler.add_job(  # the leads mailbox (does nothing until IMAP_HOST is set)
-        in_context(poll_mailbox),
-        "interval",
-        id="mailbox",
-        seconds=app.config["IMAP_POLL_SECONDS"],
-        replace_existing=True,
-    )
-    scheduler.add_job(  # service, parts and finance leads to the department's address
-        in_context(forward_department_leads),
-        "interval",
-        id="forwarding",
-        seconds=app.config.get("FORWARD_SECONDS", 30),
-        replace_existing=True,
-    )
-    scheduler.add_job(  # no-shows, and booked vehicles that sold or changed price
-        in_context(sweep_appointments),
-        "interval",
-        id="appointments",
-        seconds=app.config["APPOINTMENT_SWEEP_SECONDS"],
-        replace_existing=True,
-    )
-    scheduler.add_job(  # the feed files behind the pull URLs
-        in_context(build_feeds),
-        "interval",
-        id="feeds",
-        minutes=app.config["FEED_BUILD_MINUTES"],
-        replace_existing=True,
-    )
+    for job_id, job, every in _jobs(app.config):
+        scheduler.add_job(
+            in_context(job), "interval", id=job_id, name=job_id, replace_existing=True, **every
+        )
     return scheduler
 
 
@@ -117,6 +88,9 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
 def worker_command() -> None:
     """Run scheduled jobs until stopped (Ctrl-C or SIGTERM)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # A line per run (every second for the cadence) would bury what the jobs say; a job that
+    # fails or misses its time is still logged (errors and warnings).
+    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
     app = current_app._get_current_object()
     check_configuration(app)  # a channel switched off by its settings is said at start-up
     scheduler = build_scheduler(app)
