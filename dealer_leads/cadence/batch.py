@@ -119,6 +119,12 @@ def _normalised(address: str) -> str:
         return address
 
 
+def _opted_out(batch: Batch, address: str, channel: str) -> bool:
+    """Whether an opt-out of the batch names this address for `channel` (or for all)."""
+    normalised = _normalised(address)
+    return any((normalised, kind) in batch.suppressed for kind in (channel, "all"))
+
+
 def may_contact(
     batch: Batch, customer: Any, channel: str, *, now: datetime, responding_to_inquiry: bool
 ) -> compliance.Decision:
@@ -128,15 +134,13 @@ def may_contact(
         return compliance.Decision(
             False, f"no {'e-mail address' if channel == 'email' else 'phone'} on file"
         )
-    normalised = _normalised(address)
-    suppressed = any((normalised, kind) in batch.suppressed for kind in (channel, "all"))
     return compliance.consent_allows(
         consent.regime(),
         channel,
         batch.consents.get((customer.id, channel), []),
         now=now,
         responding_to_inquiry=responding_to_inquiry,
-        suppressed=suppressed,
+        suppressed=_opted_out(batch, address, channel),
     )
 
 
@@ -146,7 +150,6 @@ def opt_out_reason(batch: Batch, customer: Any, channel: str, *, now: datetime) 
     address = customer.email if channel == "email" else customer.phone
     if not address:
         return ""
-    normalised = _normalised(address)
-    suppressed = any((normalised, kind) in batch.suppressed for kind in (channel, "all"))
     facts = batch.consents.get((customer.id, channel), [])
+    suppressed = _opted_out(batch, address, channel)
     return compliance.opt_out_reason(channel, facts, now=now, suppressed=suppressed)
