@@ -25,7 +25,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from dealer_leads import error_response
 from dealer_leads.admin.services import dealership_zone
 from dealer_leads.auth.models import STOCK_ROLES
-from dealer_leads.auth.services import role_required
+from dealer_leads.auth.services import check_csrf, role_required
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import csrf, db
 from dealer_leads.inventory import photo_publishing
@@ -69,7 +69,7 @@ def upload(vehicle_id: int):
     limit = _limits()["request"]
     request.max_content_length = limit  # photos need more than the app-wide body limit
     try:
-        _check_csrf()
+        check_csrf()
         files = services.read_files(request.files.getlist("photos"))
     except RequestEntityTooLarge:
         return error_response(413, "payload_too_large", f"the upload is over {_mib(limit)}")
@@ -201,11 +201,6 @@ def _limits() -> dict[str, int]:
 
 def _mib(size: int) -> str:
     return f"{size / (1024 * 1024):.0f} MiB"
-
-
-def _check_csrf() -> None:
-    if current_app.config.get("WTF_CSRF_ENABLED", True):
-        csrf.protect()
 
 
 def _wants_json() -> bool:

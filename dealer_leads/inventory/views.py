@@ -8,13 +8,26 @@ from __future__ import annotations
 
 from datetime import date, tzinfo
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
+from jinja2.filters import do_filesizeformat
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from dealer_leads.admin.services import dealership_zone
 from dealer_leads.auth.models import STOCK_ROLES
-from dealer_leads.auth.services import role_required
+from dealer_leads.auth.services import check_csrf, role_required
 from dealer_leads.database import now_utc
+from dealer_leads.extensions import csrf
 from dealer_leads.inventory import imports, services
 from dealer_leads.inventory.csv_import import IMPORT_FIELDS
 from dealer_leads.inventory.feed_services import vehicle_feed_panel
@@ -196,8 +209,22 @@ def change_status(vehicle_id: int):
 @bp.route("/import", methods=["GET", "POST"])
 @role_required(*STOCK_ROLES)
 def import_upload():
-    form = ImportUploadForm()
-    if form.validate_on_submit():
+    """The DMS file, up to MAX_IMPORT_BYTES (a stock list with descriptions outgrows the
+    app-wide body limit); previewed, nothing imported yet."""
+    limit = current_app.config["MAX_IMPORT_BYTES"]
+    if request.method == "GET":
+        return _import_page(ImportUploadForm(), 200)
+    request.max_content_length = limit
+    try:
+        check_csrf()
+        form = ImportUploadForm()
+    except RequestEntityTooLarge:
+        form = ImportUploadForm(formdata=None)
+        size = do_filesizeformat(limit, binary=True)
+        problem = f"The file is over {size}; import it with the command below."
+        form.file.errors = [problem]
+        return _import_page(form, 413)
+    if form.validate():
         upload = form.file.data
         try:
             record = imports.preview_import(upload.read(), upload.filename or "", user=current_user)
@@ -205,10 +232,22 @@ def import_upload():
             form.file.errors = [error.message]
         else:
             return redirect(url_for("inventory.import_preview", import_id=record.id), 303)
-    status = 422 if form.errors else 200
-    return render_template(
-        "inventory/import.html", form=form, recent=imports.list_imports()
-    ), status
+    return _import_page(form, 422)
+
+
+# The body is parsed only once the view has raised the size limit; CSRFProtect's before_request
+# would parse it first under the app-wide MAX_CONTENT_LENGTH, so the view checks CSRF itself.
+csrf.exempt(import_upload)
+
+
+def _import_page(form: ImportUploadForm, status: int):
+    page = render_template(
+        "inventory/import.html",
+        form=form,
+        recent=imports.list_imports(),
+        limit=current_app.config["MAX_IMPORT_BYTES"],
+    )
+    return page, status
 
 
 @bp.get("/import/<int:import_id>")

@@ -9,7 +9,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
+from support import csrf_token, login, login_with_csrf
 
+from dealer_leads.auth.services import create_user
 from dealer_leads.extensions import db
 from dealer_leads.inventory import imports, services
 from dealer_leads.inventory.models import InventoryImport, Vehicle
@@ -369,6 +371,60 @@ def test_a_bad_upload_is_refused_on_the_page(client, login_as):
     response = client.post("/inventory/import", data={}, content_type="multipart/form-data")
     assert response.status_code == 422 and "Choose a CSV file." in response.get_data(as_text=True)
     assert count(InventoryImport) == 0
+
+
+def _big_file(rows: int) -> bytes:
+    """About 1.6 KB a row: a DMS export with its descriptions."""
+    return csv_file(*(line(n, description=f"Unit {n} " + "clean " * 260) for n in range(rows)))
+
+
+def test_the_page_takes_files_over_the_request_limit_up_to_its_own(app_factory):
+    app = app_factory(MAX_CONTENT_LENGTH=20_000, MAX_IMPORT_BYTES=200_000)
+    client = app.test_client()
+    with app.app_context():
+        login(client, create_user("web@example.com", "webmaster", "Web", "password123"))
+        raw = _big_file(40)
+        assert 20_000 < len(raw) < 200_000
+
+        response = upload(client, raw)
+
+        assert response.status_code == 303, response.get_data(as_text=True)
+        record = db.session.scalars(select(InventoryImport)).one()
+        assert record.raw == raw and record.rows_total == 40
+        assert "Up to 195.3 KiB here" in client.get("/inventory/import").get_data(as_text=True)
+
+
+def test_a_file_over_the_import_limit_is_refused_and_nothing_stored(app_factory):
+    app = app_factory(MAX_IMPORT_BYTES=100_000)
+    client = app.test_client()
+    with app.app_context():
+        login(client, create_user("web@example.com", "webmaster", "Web", "password123"))
+
+        response = upload(client, _big_file(80))
+
+        assert response.status_code == 413
+        page = response.get_data(as_text=True)
+        assert "The file is over 97.7 KiB; import it with the command below." in page
+        assert "flask inventory import FILE" in page
+        assert count(InventoryImport) == 0
+
+
+def test_the_import_page_checks_csrf_itself(app_factory):
+    app = app_factory(WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    with app.app_context():
+        login_with_csrf(client, create_user("sup@example.com", "supervisor", "S", "password123"))
+        token = csrf_token(client.get("/inventory/import").get_data(as_text=True))
+
+        refused = upload(client, csv_file(line(1)))
+        assert refused.status_code == 400 and count(InventoryImport) == 0
+        accepted = client.post(
+            "/inventory/import",
+            data={"file": (io.BytesIO(csv_file(line(1))), "stock.csv"), "csrf_token": token},
+            content_type="multipart/form-data",
+        )
+        assert accepted.status_code == 303, accepted.get_data(as_text=True)
+        assert count(InventoryImport) == 1
 
 
 def test_advisors_cannot_import(client, login_as, app):
