@@ -49,6 +49,13 @@ def require_api_key(*scopes: str) -> Callable:
     return decorator
 
 
+def own_leads_only() -> int | None:
+    """The calling key's id when it may work only with the leads it sent (a lead provider's
+    `leads` key: its own leads, not its competitors'); None for a key with `leads:read`,
+    which only an admin grants."""
+    return None if "leads:read" in g.api_key.scope_list else g.api_key.id
+
+
 def _refuse(status: int, code: str, message: str, challenge: str):
     response, status = error_response(status, code, message)
     response.headers["WWW-Authenticate"] = challenge

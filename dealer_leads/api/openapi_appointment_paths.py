@@ -109,13 +109,19 @@ APPOINTMENT_PATHS = {
     "/appointments": {
         "get": {
             "operationId": "listAppointments",
-            "summary": "Appointments by start time (at most 500)",
+            "summary": "Appointments by start time, paged (a `leads` key: those of its own leads)",
             "tags": ["appointments"],
             "parameters": [
                 query("advisor_email", {"type": "string"}, "Only this advisor's visits"),
                 query("advisor", {"type": "string"}, "The same, by e-mail or user id"),
                 query("from", DATETIME, "Starting at or after (UTC if no offset)"),
                 query("to", DATETIME, "Starting before (exclusive; UTC if no offset)"),
+                query("page", {"type": "integer", "minimum": 1, "default": 1}, "Page number"),
+                query(
+                    "per_page",
+                    {"type": "integer", "minimum": 1, "maximum": 500, "default": 100},
+                    "Appointments per page",
+                ),
             ],
             "responses": {
                 "200": {
@@ -124,7 +130,21 @@ APPOINTMENT_PATHS = {
                         "application/json": {
                             "schema": {
                                 "type": "object",
-                                "properties": {"items": {"type": "array", "items": _APPOINTMENT}},
+                                "required": ["items", "total", "next"],
+                                "properties": {
+                                    "items": {"type": "array", "items": _APPOINTMENT},
+                                    "total": {
+                                        "type": "integer",
+                                        "description": "Appointments matching the filters",
+                                    },
+                                    "next": {
+                                        "type": "string",
+                                        "format": "uri",
+                                        "nullable": True,
+                                        "description": "The next page, same filters; null on "
+                                        "the last",
+                                    },
+                                },
                             }
                         }
                     },

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func
+from sqlalchemy import Select, bindparam, func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -339,9 +339,13 @@ def get_lead(lead_id: int, sent_with_key: int | None = None) -> Lead:
 
 def _sent_with(api_key_id: int):
     """Leads credited with an inquiry that came in with this API key."""
-    sent = (
+    return Lead.id.in_(leads_sent_with(api_key_id))
+
+
+def leads_sent_with(api_key_id: int) -> Select:
+    """The ids of the leads credited with an inquiry that came in with this API key."""
+    return (
         db.select(LeadSource.lead_id)
         .join(InboundPayload, InboundPayload.id == LeadSource.inbound_id)
         .where(InboundPayload.api_key_id == api_key_id)
     )
-    return Lead.id.in_(sent)

@@ -15,7 +15,7 @@ from flask import Blueprint, current_app, g, jsonify, request, url_for
 
 from dealer_leads import error_response
 from dealer_leads.api import services
-from dealer_leads.api.auth import require_api_key
+from dealer_leads.api.auth import own_leads_only, require_api_key
 from dealer_leads.api.openapi import openapi_document
 from dealer_leads.api.schemas import lead_to_dict
 from dealer_leads.cadence.services import cadence_summaries
@@ -58,7 +58,7 @@ def create_adf_leads():
 def get_lead(lead_id: int):
     """One lead, normalised, with its sources and timeline (a `leads` key: one it sent)."""
     try:
-        lead = services.get_lead(lead_id, _only_sent_with())
+        lead = services.get_lead(lead_id, own_leads_only())
     except LeadNotFound:
         return error_response(404, "not_found", f"there is no lead #{lead_id}")
     return jsonify(lead_to_dict(lead, cadence_summaries([lead.id]).get(lead.id)))
@@ -72,7 +72,7 @@ def list_leads():
         filters, page, per_page = _list_arguments(request.args)
     except InvalidParameter as error:
         return error_response(400, "invalid_parameter", str(error), {error.name: error.problem})
-    filters.sent_with_key = _only_sent_with()
+    filters.sent_with_key = own_leads_only()
     found = services.list_leads(filters, page, per_page)
     plans = cadence_summaries([lead.id for lead in found.items])
     return jsonify(
@@ -80,11 +80,6 @@ def list_leads():
         total=found.total,
         next=_page_url(page + 1) if found.has_next else None,
     )
-
-
-def _only_sent_with() -> int | None:
-    """The calling key's id when it may read only the leads it sent; None for `leads:read`."""
-    return None if "leads:read" in g.api_key.scope_list else g.api_key.id
 
 
 @bp.get("/openapi.json")

@@ -1,21 +1,29 @@
-"""/api/v1 appointments: book for a lead, list by advisor and period, change one."""
+"""/api/v1 appointments: book for a lead, list by advisor and period, change one.
+
+A lead provider's `leads` key works only with the appointments of the leads it sent (any other
+is "not found", as the leads are); a key with `leads:read` reads and works with all of them.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, request, url_for
 
 from dealer_leads import error_response
-from dealer_leads.api.auth import require_api_key
+from dealer_leads.api.auth import own_leads_only, require_api_key
+from dealer_leads.api.services import leads_sent_with
 from dealer_leads.appointments import marks, services
 from dealer_leads.appointments.board import list_appointments
 from dealer_leads.appointments.models import Appointment
 from dealer_leads.extensions import db
+from dealer_leads.leads.models import LeadSource
 
 bp = Blueprint("appointments_api", __name__, url_prefix="/api/v1")
 
 MAX_BODY = 16 * 1024
+DEFAULT_PER_PAGE, MAX_PER_PAGE = 100, 500
+LIST_ARGS = ("advisor_email", "advisor", "from", "to", "per_page")
 BOOK_FIELDS = {"advisor_email", "starts_at", "duration_minutes", "kind", "vehicle_vins", "notes"}
 PATCH_FIELDS = {"starts_at", "duration_minutes", "advisor_email", "status"}
 
@@ -104,6 +112,35 @@ def _minutes(value, default: int) -> int:
     return value
 
 
+def _count(name: str, default: int, highest: int) -> int:
+    value = request.args.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or not 1 <= int(value) <= highest:
+        raise BadRequest(
+            f"{name} must be a whole number from 1 to {highest}", {name: f"1 to {highest}"}
+        )
+    return int(value)
+
+
+def _key_sent(lead_id: int) -> bool:
+    """Whether the calling key may work with this lead's appointments."""
+    key_id = own_leads_only()
+    if key_id is None:
+        return True
+    sent = leads_sent_with(key_id).where(LeadSource.lead_id == lead_id).limit(1)
+    return db.session.scalar(sent) is not None
+
+
+def _appointment(appointment_id: int) -> Appointment:
+    """The appointment, when the calling key may see it (AppointmentNotFound otherwise)."""
+    appointment = services.get_appointment(None, appointment_id)
+    if not _key_sent(appointment.lead_id):
+        message = f"there is no appointment #{appointment_id}"
+        raise services.AppointmentNotFound(message, "not_found")
+    return appointment
+
+
 def _refusal(error: Exception):
     if isinstance(error, BadRequest):
         return error_response(400, "invalid_request", str(error), error.fields)
@@ -122,6 +159,8 @@ def book(lead_id: int):
         notes = body.get("notes") or ""
         if not isinstance(notes, str):
             raise BadRequest("notes must be text", {"notes": "text"})
+        if not _key_sent(lead_id):
+            raise services.AppointmentNotFound(f"there is no lead #{lead_id}", "not_found")
         advisor = services.advisor_by_email(str(body.get("advisor_email") or ""))
         booking = services.Booking(
             advisor_id=advisor.id,
@@ -140,9 +179,9 @@ def book(lead_id: int):
 
 
 @bp.get("/appointments")
-@require_api_key("leads")
+@require_api_key("leads", "leads:read")
 def list_all():
-    """Appointments of one advisor (or all) starting in [from, to)."""
+    """Appointments of one advisor (or all) starting in [from, to), by start time, paged."""
     try:
         advisor = (request.args.get("advisor_email") or request.args.get("advisor") or "").strip()
         if advisor.isdigit() and len(advisor) < 10:
@@ -157,18 +196,34 @@ def list_all():
         end = (
             _moment(request.args["to"], "to", need_offset=False) if request.args.get("to") else None
         )
+        page = _count("page", 1, 1_000_000)
+        per_page = _count("per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)
     except (BadRequest, services.AppointmentError) as error:
         return _refusal(error)
-    found = list_appointments(advisor_id, start, end)
-    return jsonify(items=[appointment_to_dict(a) for a in found])
+    key_id = own_leads_only()
+    found, total = list_appointments(
+        advisor_id,
+        start,
+        end,
+        lead_ids=leads_sent_with(key_id) if key_id is not None else None,
+        page=page,
+        per_page=per_page,
+    )
+    kept = {name: request.args[name] for name in LIST_ARGS if request.args.get(name)}
+    following = url_for(".list_all", page=page + 1, _external=True, **kept)
+    return jsonify(
+        items=[appointment_to_dict(a) for a in found],
+        total=total,
+        next=following if page * per_page < total else None,
+    )
 
 
 @bp.get("/appointments/<int:appointment_id>")
-@require_api_key("leads")
+@require_api_key("leads", "leads:read")
 def get_one(appointment_id: int):
     """One appointment."""
     try:
-        return jsonify(appointment_to_dict(services.get_appointment(None, appointment_id)))
+        return jsonify(appointment_to_dict(_appointment(appointment_id)))
     except services.AppointmentError as error:
         return _refusal(error)
 
@@ -191,7 +246,7 @@ def change(appointment_id: int):
 
 
 def _apply_patch(appointment_id: int, body: dict) -> Appointment:
-    appointment = None
+    appointment = _appointment(appointment_id)
     if {"starts_at", "duration_minutes", "advisor_email"} & set(body):
         advisor = (
             services.advisor_by_email(str(body["advisor_email"]))

@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from dealer_leads.admin.services import dealership_zone
@@ -323,17 +323,34 @@ def _vehicle_labels(appointment_ids: list[int]) -> dict[int, str]:
 
 
 def list_appointments(
-    advisor_id: int | None, start: datetime | None, end: datetime | None, limit: int = 500
-) -> list[Appointment]:
-    """Appointments by start time, of one advisor or all, starting in [start, end)."""
-    query = select(Appointment).order_by(Appointment.starts_at, Appointment.id).limit(limit)
+    advisor_id: int | None,
+    start: datetime | None,
+    end: datetime | None,
+    *,
+    lead_ids: Select | None = None,
+    page: int = 1,
+    per_page: int = 100,
+) -> tuple[list[Appointment], int]:
+    """A page of appointments by start time, of one advisor or all, starting in [start, end)
+    (of the leads `lead_ids` selects, when given), and how many there are in all."""
+    conditions = []
     if advisor_id is not None:
-        query = query.where(Appointment.advisor_id == advisor_id)
+        conditions.append(Appointment.advisor_id == advisor_id)
     if start is not None:
-        query = query.where(Appointment.starts_at >= start)
+        conditions.append(Appointment.starts_at >= start)
     if end is not None:
-        query = query.where(Appointment.starts_at < end)
-    return list(db.session.scalars(query))
+        conditions.append(Appointment.starts_at < end)
+    if lead_ids is not None:
+        conditions.append(Appointment.lead_id.in_(lead_ids))
+    total = db.session.scalar(select(func.count(Appointment.id)).where(*conditions))
+    query = (
+        select(Appointment)
+        .where(*conditions)
+        .order_by(Appointment.starts_at, Appointment.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    return list(db.session.scalars(query)), total
 
 
 def list_lead_appointments(lead_id: int) -> list[Appointment]:

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from appointments.helpers import TORONTO, local, next_weekday
+from builders import lead_json
 
 from dealer_leads.api.services import create_api_key
 from dealer_leads.appointments.models import Appointment
@@ -14,7 +15,14 @@ from dealer_leads.extensions import db
 
 @pytest.fixture
 def auth(app):
-    _, secret = create_api_key("Showroom app", ["leads"])
+    """The dealership's own showroom app: an admin gave it every lead (`leads:read`)."""
+    _, secret = create_api_key("Showroom app", ["leads", "leads:read"])
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def _provider_key(name: str) -> dict:
+    """A lead provider's key: it works with the leads it sent only."""
+    _, secret = create_api_key(name, ["leads"])
     return {"Authorization": f"Bearer {secret}"}
 
 
@@ -122,6 +130,68 @@ def test_not_json_unknown_lead_and_no_key(client, auth, lead, advisor):
     )
     bad = client.get("/api/v1/appointments", query_string={"from": "soon"}, headers=auth)
     assert bad.status_code == 400 and "from" in bad.get_json()["error"]["fields"]
+
+
+def test_a_provider_key_works_only_with_the_appointments_of_its_own_leads(
+    client, auth, lead, advisor
+):
+    ours, theirs = _provider_key("Cars.com"), _provider_key("Autotrader")
+    posted = client.post("/api/v1/leads", json=lead_json(), headers=ours)
+    own_lead = posted.get_json()["results"][0]["lead_id"]
+    day = next_weekday(days=2)
+    own = client.post(
+        f"/api/v1/leads/{own_lead}/appointments", json=_body(advisor, day, 10), headers=ours
+    )
+    assert own.status_code == 201, own.get_json()
+    other = client.post(f"/api/v1/leads/{lead.id}/appointments", json=_body(advisor, day, 14))
+    assert other.status_code == 401
+    other = client.post(
+        f"/api/v1/leads/{lead.id}/appointments", json=_body(advisor, day, 14), headers=auth
+    )
+    assert other.status_code == 201
+    own_id, other_id = own.get_json()["id"], other.get_json()["id"]
+
+    # Another provider's lead: not found, as the lead itself would be; nothing booked.
+    refused = client.post(
+        f"/api/v1/leads/{lead.id}/appointments", json=_body(advisor, day, 16), headers=ours
+    )
+    assert refused.status_code == 404 and refused.get_json()["error"]["code"] == "not_found"
+    assert db.session.query(Appointment).count() == 2
+    listed = client.get("/api/v1/appointments", headers=ours).get_json()
+    assert [a["id"] for a in listed["items"]] == [own_id] and listed["total"] == 1
+    assert client.get(f"/api/v1/appointments/{other_id}", headers=ours).status_code == 404
+    moved = client.patch(
+        f"/api/v1/appointments/{other_id}", json={"status": "cancelled"}, headers=ours
+    )
+    assert moved.status_code == 404
+    assert db.session.get(Appointment, other_id).status == "booked"
+    assert client.get("/api/v1/appointments", headers=theirs).get_json()["items"] == []
+
+    # The showroom app (leads:read) sees both.
+    every = client.get("/api/v1/appointments", headers=auth).get_json()
+    assert {a["id"] for a in every["items"]} == {own_id, other_id}
+    assert client.get(f"/api/v1/appointments/{own_id}", headers=ours).status_code == 200
+
+
+def test_the_list_is_paged_with_its_filters_kept(client, auth, lead, advisor):
+    day = next_weekday(days=2)
+    made = []
+    for hour in (10, 12, 14):
+        booked = client.post(
+            f"/api/v1/leads/{lead.id}/appointments", json=_body(advisor, day, hour), headers=auth
+        )
+        assert booked.status_code == 201, booked.get_json()
+        made.append(booked.get_json()["id"])
+    query = {"advisor_email": advisor.email, "per_page": "2"}
+
+    first = client.get("/api/v1/appointments", query_string=query, headers=auth).get_json()
+    assert [a["id"] for a in first["items"]] == made[:2] and first["total"] == 3
+    assert "advisor_email=" in first["next"] and "per_page=2" in first["next"]
+    second = client.get(first["next"], headers=auth).get_json()
+    assert [a["id"] for a in second["items"]] == made[2:] and second["next"] is None
+    for bad in ({"per_page": "0"}, {"per_page": "501"}, {"page": "x"}):
+        refused = client.get("/api/v1/appointments", query_string=bad, headers=auth)
+        assert refused.status_code == 400 and set(bad) <= set(refused.get_json()["error"]["fields"])
 
 
 def test_the_endpoints_are_documented(client):

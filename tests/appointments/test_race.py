@@ -50,7 +50,7 @@ def _leads(advisor, n: int) -> list[int]:
 
 def test_api_bookings_racing_for_one_slot(app, advisor):
     lead_ids = _leads(advisor, RACERS)
-    _, secret = create_api_key("race", ["leads"])
+    _, secret = create_api_key("race", ["leads", "leads:read"])
     starts = local(next_weekday(days=2), 10, 30).isoformat()
     body = {"advisor_email": advisor.email, "starts_at": starts, "duration_minutes": 60}
     db.session.commit()
