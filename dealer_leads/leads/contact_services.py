@@ -7,13 +7,10 @@ from datetime import datetime
 
 from dealer_leads.admin.services import get_dealership
 from dealer_leads.auth.models import SUPERVISING_ROLES, User
-from dealer_leads.cadence.services import stop
+from dealer_leads.cadence.services import restore_cancelled, stop
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
-from dealer_leads.leads.models import (
-    Customer,
-    Lead,
-)
+from dealer_leads.leads.models import OPEN_STATUSES, Customer, Lead
 from dealer_leads.leads.normalize import (
     clean_text,
     may_receive_texts,
@@ -27,7 +24,7 @@ from dealer_leads.leads.services import (
     lead_for_update,
 )
 from dealer_leads.leads.timeline import record_event
-from dealer_leads.messaging.bounces import is_bounced
+from dealer_leads.messaging.bounces import BOUNCE_OUTCOME, is_bounced
 from dealer_leads.messaging.consent import (
     add_express_consent,
     is_suppressed,
@@ -163,7 +160,9 @@ def update_contact(
 ) -> Lead:
     """Correct the customer's e-mail and phone (a bounced address, a wrong number): the
     supervisor or the lead's own advisor. A changed value is normalised as intake does and must
-    be valid; a new address clears the not-valid mark, unless it bounced itself."""
+    be valid; a new address clears the not-valid mark, unless it bounced itself, and brings back
+    the e-mail steps a bounce cancelled on the customer's open leads."""
+    now = now or now_utc()
     lead = lead_for_update(viewer, lead_id)
     if viewer.role not in SUPERVISING_ROLES and lead.assigned_to_id != viewer.id:
         raise InvalidAction("only the supervisor or the lead's advisor corrects the contact")
@@ -175,6 +174,8 @@ def update_contact(
         bounced = is_bounced(new_email)
         customer.email, customer.email_valid = new_email, not bounced
         note = " (it bounced before: no e-mail goes to it)" if bounced else ""
+        if new_email and not bounced:
+            note = _restore_emails(customer, now)
         changes.append(f"e-mail {old['old_email'] or '—'} → {new_email or '—'}{note}")
     if new_phone != customer.phone:
         customer.phone, customer.phone_valid = new_phone, True
@@ -187,13 +188,24 @@ def update_contact(
         "contact_changed",
         summary,
         user=viewer,
-        at=now or now_utc(),
+        at=now,
         new_email=new_email,
         new_phone=new_phone,
         **old,
     )
     db.session.commit()
     return lead
+
+
+def _restore_emails(customer: Customer, now: datetime) -> str:
+    """Bring back the e-mail steps a bounce cancelled on the customer's open leads; a note
+    saying how many for the timeline ('' when none)."""
+    restored = sum(
+        restore_cancelled(lead, "auto_email", BOUNCE_OUTCOME, now)
+        for lead in customer.leads
+        if lead.status in OPEN_STATUSES and lead.merged_into_id is None
+    )
+    return f" ({restored} follow-up e-mail(s) the bounce cancelled are back on)" if restored else ""
 
 
 def _corrected_contact(customer: Customer, email: str, phone: str) -> tuple[str, str]:

@@ -15,6 +15,7 @@ from dealer_leads.messaging.mail_in import Failure
 from dealer_leads.messaging.models import OutboundMessage, Suppression
 
 BOUNCE_SOURCE = "bounce"
+BOUNCE_OUTCOME = "the e-mail address bounced"  # of the e-mail steps it cancelled
 
 
 def surviving(lead: Lead) -> Lead:
@@ -86,7 +87,7 @@ def record_bounce(
         + open_leads_of_email(address)
     )
     for lead in leads:
-        stopped = cancel_pending(lead, "auto_email", now, "the e-mail address bounced")
+        stopped = cancel_pending(lead, "auto_email", now, BOUNCE_OUTCOME)
         record_event(
             lead,
             "bounce",

@@ -4,7 +4,7 @@ API, the CLI and the mailbox pages."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import mail_corpus as corpus
 import pytest
@@ -15,9 +15,10 @@ from support import login
 from dealer_leads.api.services import create_api_key
 from dealer_leads.cadence.defaults import ensure_default_plans
 from dealer_leads.cadence.models import Touch
-from dealer_leads.cadence.services import get_cadence
+from dealer_leads.cadence.services import get_cadence, pause_automatic, stop
 from dealer_leads.cadence.task_services import count_overdue_tasks, list_tasks
 from dealer_leads.extensions import db
+from dealer_leads.leads.contact_services import update_contact
 from dealer_leads.leads.models import InboundPayload, Lead, LeadEvent
 from dealer_leads.leads.services import assign_lead, list_needs_review
 from dealer_leads.messaging.email import reply_address
@@ -214,6 +215,54 @@ def test_bounce_marks_the_address_and_stops_emails(lead):
     assert any("Find a working contact" in t.title for t in open_tasks(lead))
     assert events(lead, "bounce")[0].data["status"] == "5.1.1"
     assert get_cadence(lead.id)[0].state == "active"  # calls and texts go on
+
+
+def _emails(lead: Lead, status: str) -> dict[int, datetime]:
+    touches = get_cadence(lead.id)[1]
+    return {t.id: t.due_at for t in touches if t.channel == "auto_email" and t.status == status}
+
+
+def test_a_corrected_address_brings_back_the_emails_the_bounce_cancelled(lead, make_user):
+    waiting = _emails(lead, "scheduled")
+    assert waiting
+    receive_email(corpus.bounce(EMAIL, OUR_ID), NOW)
+    db.session.commit()
+    assert set(_emails(lead, "cancelled")) == set(waiting)
+    two_days_on = NOW + timedelta(days=2)
+
+    update_contact(make_user("supervisor"), lead.id, "dana.t@example.com", "", now=two_days_on)
+
+    back = _emails(lead, "scheduled")
+    assert set(back) == set(waiting) and not _emails(lead, "cancelled")
+    for touch_id, due in back.items():  # as far after the correction as after the bounce
+        assert due >= max(waiting[touch_id] + timedelta(days=2), two_days_on)
+    (line,) = events(lead, "contact_changed")
+    assert f"({len(waiting)} follow-up e-mail(s) the bounce cancelled are back on)" in line.summary
+    assert get_cadence(lead.id)[0].state == "active"
+
+
+def test_on_a_paused_plan_they_come_back_held(lead, make_user):
+    waiting = _emails(lead, "scheduled")
+    receive_email(corpus.bounce(EMAIL, OUR_ID), NOW)
+    pause_automatic(lead, "the customer answered", NOW)
+    db.session.commit()
+
+    update_contact(make_user("supervisor"), lead.id, "dana.t@example.com", "", now=NOW)
+
+    assert set(_emails(lead, "held")) == set(waiting)
+    assert get_cadence(lead.id)[0].state == "paused"
+
+
+def test_a_stopped_plan_stays_stopped(lead, make_user):
+    receive_email(corpus.bounce(EMAIL, OUR_ID), NOW)
+    stop(lead, "sold", NOW)
+    db.session.commit()
+    assert _emails(lead, "cancelled")
+
+    update_contact(make_user("supervisor"), lead.id, "dana.t@example.com", "", now=NOW)
+
+    assert not _emails(lead, "scheduled") and not _emails(lead, "held")
+    assert get_cadence(lead.id)[0].state == "stopped"
 
 
 def test_second_bounce_makes_no_second_task(lead):
