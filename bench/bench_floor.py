@@ -107,14 +107,8 @@ class _DriverCursor:
     def _execute(statement, values: dict, columns: tuple):
         connection = db.session.connection()
         compiled, convert = _compiled(statement, connection.dialect, columns)
-        values = compiled.construct_params(values)
-        for name, process in convert.items():
-            if name in values:
-                values[name] = process(values[name])
-        if compiled.positiontup is not None:
-            values = tuple(values[name] for name in compiled.positiontup)
         cursor = connection.connection.cursor()
-        cursor.execute(compiled.string, values)
+        cursor.execute(compiled.string, _bound(compiled, convert, values))
         return cursor
 
 
@@ -139,6 +133,18 @@ def _compiled(statement, dialect, columns: tuple):
     return compiled, convert
 
 
+def _bound(compiled, convert: dict[str, Callable], values: dict):
+    """The values as the driver takes them: converted by the columns' types, in the
+    statement's order for a positional paramstyle."""
+    values = compiled.construct_params(values)
+    for name, process in convert.items():
+        if name in values:
+            values[name] = process(values[name])
+    if compiled.positiontup is not None:
+        return tuple(values[name] for name in compiled.positiontup)
+    return values
+
+
 class _Lean(_DriverCursor):
     """The driver's cursor, rows of one table sent together (executemany: a loop in C on
     sqlite3, one pipeline on psycopg)."""
@@ -146,15 +152,7 @@ class _Lean(_DriverCursor):
     def insert_many(self, table, rows: list[dict]) -> None:
         connection = db.session.connection()
         compiled, convert = _compiled(_plain_insert(table), connection.dialect, tuple(rows[0]))
-        batch = []
-        for row in rows:
-            values = compiled.construct_params(row)
-            for name, process in convert.items():
-                if name in values:
-                    values[name] = process(values[name])
-            if compiled.positiontup is not None:
-                values = tuple(values[name] for name in compiled.positiontup)
-            batch.append(values)
+        batch = [_bound(compiled, convert, row) for row in rows]
         connection.connection.cursor().executemany(compiled.string, batch)
 
 
@@ -176,20 +174,7 @@ def floor(how: str):
     payload = {"channel": "api", "raw": raw, "api_key_id": key[0], "received_at": now}
     payload["request_hash"] = hashlib.sha256(raw).hexdigest()
     payload_id = run.insert(_PAYLOADS, _filled(_PAYLOADS, payload))
-    provider = {"source_key": "autotrader", "provider_id": prospect.provider_lead_id}
-    run.rows(_KNOWN_SOURCE, provider)
-    run.rows(_CUSTOMER, {"email": contact.email, "phone": contact.phone})
-    advisor_id = run.rows(_NEXT_ADVISOR)[0][0]
-    run.rows(_ADVISOR_TURN, {"pk": advisor_id, "at": now})
-    customer = {"first_name": contact.first_name, "last_name": contact.last_name}
-    customer |= {"email": contact.email, "phone": contact.phone, "created_at": now}
-    customer_id = run.insert(_CUSTOMERS, _filled(_CUSTOMERS, customer))
-    lead = {"customer_id": customer_id, "inbound_id": payload_id, "channel": "api"}
-    lead |= {"source": "Autotrader", "assigned_to_id": advisor_id, "received_at": now}
-    lead_id = run.insert(Lead.__table__, _filled(Lead.__table__, lead))
-    source = {"lead_id": lead_id, "source": "Autotrader", "inbound_id": payload_id}
-    source |= {"source_key": "autotrader", "provider_lead_id": prospect.provider_lead_id}
-    run.insert(_SOURCES, _filled(_SOURCES, source | {"received_at": now}))
+    customer_id, lead_id = _look_ups_and_lead(run, prospect, contact, payload_id, now)
     for vehicle in prospect.vehicles:
         row = {"lead_id": lead_id, "interest": vehicle.interest, "make": vehicle.make}
         run.insert(LeadVehicle.__table__, _filled(LeadVehicle.__table__, row))
@@ -204,6 +189,26 @@ def floor(how: str):
     run.rows(_PAYLOAD_DONE, {"pk": payload_id, "at": now, "answer": answer})
     db.session.commit()
     return jsonify(answer), 201
+
+
+def _look_ups_and_lead(run, prospect, contact, payload_id: int, now) -> tuple[int, int]:
+    """The provider id, customer and advisor look-ups, the advisor's turn, and the customer,
+    lead and source rows (both floors alike); returns the customer's and the lead's ids."""
+    provider = {"source_key": "autotrader", "provider_id": prospect.provider_lead_id}
+    run.rows(_KNOWN_SOURCE, provider)
+    run.rows(_CUSTOMER, {"email": contact.email, "phone": contact.phone})
+    advisor_id = run.rows(_NEXT_ADVISOR)[0][0]
+    run.rows(_ADVISOR_TURN, {"pk": advisor_id, "at": now})
+    customer = {"first_name": contact.first_name, "last_name": contact.last_name}
+    customer |= {"email": contact.email, "phone": contact.phone, "created_at": now}
+    customer_id = run.insert(_CUSTOMERS, _filled(_CUSTOMERS, customer))
+    lead = {"customer_id": customer_id, "inbound_id": payload_id, "channel": "api"}
+    lead |= {"source": "Autotrader", "assigned_to_id": advisor_id, "received_at": now}
+    lead_id = run.insert(Lead.__table__, _filled(Lead.__table__, lead))
+    source = {"lead_id": lead_id, "source": "Autotrader", "inbound_id": payload_id}
+    source |= {"source_key": "autotrader", "provider_lead_id": prospect.provider_lead_id}
+    run.insert(_SOURCES, _filled(_SOURCES, source | {"received_at": now}))
+    return customer_id, lead_id
 
 
 def _filled(table, row: dict) -> dict:
@@ -234,20 +239,7 @@ def lean():
     payload["request_hash"] = hashlib.sha256(raw).hexdigest()
     payload_id = run.insert(_PAYLOADS, _filled(_PAYLOADS, payload))
     db.session.commit()
-    provider = {"source_key": "autotrader", "provider_id": prospect.provider_lead_id}
-    run.rows(_KNOWN_SOURCE, provider)
-    run.rows(_CUSTOMER, {"email": contact.email, "phone": contact.phone})
-    advisor_id = run.rows(_NEXT_ADVISOR)[0][0]
-    run.rows(_ADVISOR_TURN, {"pk": advisor_id, "at": now})
-    customer = {"first_name": contact.first_name, "last_name": contact.last_name}
-    customer |= {"email": contact.email, "phone": contact.phone, "created_at": now}
-    customer_id = run.insert(_CUSTOMERS, _filled(_CUSTOMERS, customer))
-    lead = {"customer_id": customer_id, "inbound_id": payload_id, "channel": "api"}
-    lead |= {"source": "Autotrader", "assigned_to_id": advisor_id, "received_at": now}
-    lead_id = run.insert(Lead.__table__, _filled(Lead.__table__, lead))
-    source = {"lead_id": lead_id, "source": "Autotrader", "inbound_id": payload_id}
-    source |= {"source_key": "autotrader", "provider_lead_id": prospect.provider_lead_id}
-    run.insert(_SOURCES, _filled(_SOURCES, source | {"received_at": now}))
+    customer_id, lead_id = _look_ups_and_lead(run, prospect, contact, payload_id, now)
     vehicles = [
         _filled(LeadVehicle.__table__, {"lead_id": lead_id, "interest": v.interest, "make": v.make})
         for v in prospect.vehicles
