@@ -220,20 +220,6 @@ def open_task(
     return task
 
 
-def cancel_pending(lead: Lead, channel: str, now: datetime, outcome: str) -> int:
-    """Cancel the lead's touches of one channel still to come; the others go on."""
-    query = (
-        update(Touch)
-        .where(
-            Touch.lead_id == lead.id,
-            Touch.channel == channel,
-            Touch.status.in_(PENDING_TOUCH_STATES),
-        )
-        .values(status="cancelled", finished_at=now, outcome=outcome)
-    )
-    return db.session.execute(query).rowcount
-
-
 def resume(lead: Lead, now: datetime, *, by: User | None = None) -> None:
     """Release the held touches, each moved later by the time the plan was paused.
 
@@ -249,7 +235,7 @@ def resume(lead: Lead, now: datetime, *, by: User | None = None) -> None:
     held = db.session.scalars(
         select(Touch).where(Touch.lead_id == lead.id, Touch.status == "held")
     ).all()
-    _move_later(held, paused_for, now)
+    move_later(held, paused_for, now)
     for touch in held:
         touch.status = "scheduled"
     cadence.state, cadence.reason, cadence.updated_at = "active", "", now
@@ -265,36 +251,7 @@ def resume(lead: Lead, now: datetime, *, by: User | None = None) -> None:
     )
 
 
-def restore_cancelled(lead: Lead, channel: str, outcome: str, now: datetime) -> int:
-    """Bring back the steps of `channel` that `cancel_pending` cancelled with `outcome` on the
-    lead's current plan, each as long after now as it was due after its cancelling (as `resume`
-    moves held steps); returns how many. A plan that finished because of that cancelling is
-    active again; a stopped one, or one finished otherwise, is left alone (adds)."""
-    cadence = _cadence(lead)
-    if cadence is None or cadence.state == "stopped":
-        return 0
-    touches = db.session.scalars(
-        select(Touch).where(
-            Touch.lead_id == lead.id,
-            Touch.plan_id == cadence.plan_id,
-            Touch.channel == channel,
-            Touch.status == "cancelled",
-            Touch.outcome == outcome,
-        )
-    ).all()
-    cancelled_at = max((touch.finished_at for touch in touches), default=None)
-    if cancelled_at is None or (cadence.state == "finished" and cadence.updated_at < cancelled_at):
-        return 0
-    _move_later(touches, now - cancelled_at, now)
-    for touch in touches:
-        touch.status = "held" if cadence.state == "paused" else "scheduled"
-        touch.finished_at, touch.outcome = None, ""
-    if cadence.state == "finished":
-        cadence.state, cadence.reason, cadence.updated_at = "active", "", now
-    return len(touches)
-
-
-def _move_later(touches: list[Touch], span: timedelta, now: datetime) -> None:
+def move_later(touches: list[Touch], span: timedelta, now: datetime) -> None:
     """Each touch due `span` later (not before now); a step that waits for business hours and
     lands outside them moves to the next opening."""
     in_hours = _business_hours_steps({touch.step_id for touch in touches if touch.step_id})

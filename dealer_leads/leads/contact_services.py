@@ -7,7 +7,8 @@ from datetime import datetime
 
 from dealer_leads.admin.services import get_dealership
 from dealer_leads.auth.models import SUPERVISING_ROLES, User
-from dealer_leads.cadence.services import restore_cancelled, stop
+from dealer_leads.cadence.channel_steps import restore_cancelled
+from dealer_leads.cadence.services import stop
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
 from dealer_leads.leads.models import OPEN_STATUSES, Customer, Lead

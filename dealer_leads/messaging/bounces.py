@@ -7,7 +7,8 @@ from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
-from dealer_leads.cadence.services import cancel_pending, open_task
+from dealer_leads.cadence.channel_steps import cancel_pending
+from dealer_leads.cadence.services import open_task
 from dealer_leads.extensions import db
 from dealer_leads.leads.models import OPEN_STATUSES, Customer, Lead
 from dealer_leads.leads.timeline import record_event

@@ -23,6 +23,7 @@ from sqlalchemy import case, select
 
 from dealer_leads.admin.services import get_dealership
 from dealer_leads.cadence import services as cadence
+from dealer_leads.cadence.channel_steps import cancel_pending
 from dealer_leads.extensions import db
 from dealer_leads.leads.ingest import store_inbound
 from dealer_leads.leads.models import OPEN_STATUSES, Customer, InboundPayload, Lead
@@ -213,7 +214,7 @@ def _opt_out(
         if everything:
             cadence.stop(lead, "opted out of all messages", now)
         else:
-            cadence.cancel_pending(lead, "auto_sms", now, "the customer opted out of texts")
+            cancel_pending(lead, "auto_sms", now, "the customer opted out of texts")
     # Commits what is above with it: the opt-out is honoured before anything else can fail.
     consent.withdraw(phone, "all" if everything else "sms", "sms", f"texted {word}", now)
     return SmsOutcome(inbound.id, "opt_out", [lead.id for lead in leads])
