@@ -11,7 +11,10 @@ from sqlalchemy import select, update
 from dealer_leads.cadence.models import PENDING_TOUCH_STATES, LeadCadence, Touch
 from dealer_leads.cadence.services import move_later
 from dealer_leads.extensions import db
-from dealer_leads.leads.models import Lead
+from dealer_leads.leads.models import OPEN_STATUSES, Customer, Lead
+from dealer_leads.leads.timeline import record_event
+
+BOUNCE_OUTCOME = "the e-mail address bounced"  # of the e-mail steps a bounce cancelled
 
 
 def cancel_pending(lead: Lead, channel: str, now: datetime, outcome: str) -> int:
@@ -55,3 +58,19 @@ def restore_cancelled(lead: Lead, channel: str, outcome: str, now: datetime) -> 
     if cadence.state == "finished":
         cadence.state, cadence.reason, cadence.updated_at = "active", "", now
     return len(touches)
+
+
+def restore_bounced_emails(customer: Customer, now: datetime, why: str) -> int:
+    """Bring back the e-mail steps a bounce cancelled on the customer's open leads, now that
+    the customer has a working address (`why`: how it came); a timeline line on each lead they
+    came back on. Returns how many."""
+    restored = 0
+    for lead in customer.leads:
+        if lead.status not in OPEN_STATUSES or lead.merged_into_id is not None:
+            continue
+        count = restore_cancelled(lead, "auto_email", BOUNCE_OUTCOME, now)
+        if count:
+            summary = f"{count} follow-up e-mail(s) the bounce cancelled are back on: {why}"
+            record_event(lead, "emails_restored", summary, at=now, restored=count)
+        restored += count
+    return restored

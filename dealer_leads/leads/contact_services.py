@@ -7,11 +7,11 @@ from datetime import datetime
 
 from dealer_leads.admin.services import get_dealership
 from dealer_leads.auth.models import SUPERVISING_ROLES, User
-from dealer_leads.cadence.channel_steps import restore_cancelled
+from dealer_leads.cadence.channel_steps import restore_bounced_emails
 from dealer_leads.cadence.services import stop
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
-from dealer_leads.leads.models import OPEN_STATUSES, Customer, Lead
+from dealer_leads.leads.models import Customer, Lead
 from dealer_leads.leads.normalize import (
     clean_text,
     may_receive_texts,
@@ -25,7 +25,7 @@ from dealer_leads.leads.services import (
     lead_for_update,
 )
 from dealer_leads.leads.timeline import record_event
-from dealer_leads.messaging.bounces import BOUNCE_OUTCOME, is_bounced
+from dealer_leads.messaging.bounces import is_bounced
 from dealer_leads.messaging.consent import (
     add_express_consent,
     is_suppressed,
@@ -175,8 +175,6 @@ def update_contact(
         bounced = is_bounced(new_email)
         customer.email, customer.email_valid = new_email, not bounced
         note = " (it bounced before: no e-mail goes to it)" if bounced else ""
-        if new_email and not bounced:
-            note = _restore_emails(customer, now)
         changes.append(f"e-mail {old['old_email'] or '—'} → {new_email or '—'}{note}")
     if new_phone != customer.phone:
         customer.phone, customer.phone_valid = new_phone, True
@@ -194,19 +192,10 @@ def update_contact(
         new_phone=new_phone,
         **old,
     )
+    if new_email and new_email != old["old_email"] and customer.email_valid:
+        restore_bounced_emails(customer, now, f"the e-mail was corrected by {viewer.name}")
     db.session.commit()
     return lead
-
-
-def _restore_emails(customer: Customer, now: datetime) -> str:
-    """Bring back the e-mail steps a bounce cancelled on the customer's open leads; a note
-    saying how many for the timeline ('' when none)."""
-    restored = sum(
-        restore_cancelled(lead, "auto_email", BOUNCE_OUTCOME, now)
-        for lead in customer.leads
-        if lead.status in OPEN_STATUSES and lead.merged_into_id is None
-    )
-    return f" ({restored} follow-up e-mail(s) the bounce cancelled are back on)" if restored else ""
 
 
 def _corrected_contact(customer: Customer, email: str, phone: str) -> tuple[str, str]:

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from dealer_leads.admin.services import get_dealership
 from dealer_leads.auth.models import User
+from dealer_leads.cadence.channel_steps import restore_bounced_emails
 from dealer_leads.cadence.services import start_plan
 from dealer_leads.database import insert_as_loaded, now_utc, read_apart, update_as_loaded
 from dealer_leads.extensions import db
@@ -238,9 +239,11 @@ def ingest_lead(
             else f"repeat inquiry within {window.days} days while lead is open"
         )
         inquiry.note_contact(open_lead)
-        return repeat_inquiry(
+        result = repeat_inquiry(
             open_lead, prospect, source, provider_id, inbound, now, warnings, rule
         )
+        _bring_back_emails(inquiry)
+        return result
     if prospect.is_resend:
         warnings.append("marked as a resend, but no earlier copy was received; kept as new")
     return _land_new_lead(inquiry, by=by, auto_assign=dealership.auto_assign)
@@ -295,7 +298,16 @@ def _land_new_lead(inquiry: _Inquiry, *, by: User | None, auto_assign: bool) -> 
         customer, "inquiry", now, source=f"inquiry via {source}", new_customer=new_customer
     )
     start_plan(lead, now)  # its cadence and timeline line go with the next flush or commit
+    _bring_back_emails(inquiry)
     return IntakeResult(lead.id, customer.id, False, inquiry.warnings, rule="new lead")
+
+
+def _bring_back_emails(inquiry: _Inquiry) -> None:
+    """This inquiry replaced a bounced address: the e-mails the bounce cancelled on the
+    customer's other open leads come back."""
+    if inquiry.replaced and inquiry.customer.email_valid:
+        why = f"the inquiry from {inquiry.source} gave a working e-mail"
+        restore_bounced_emails(inquiry.customer, inquiry.now, why)
 
 
 def _record_inquiry(lead: Lead, inquiry: _Inquiry, by: User | None) -> None:

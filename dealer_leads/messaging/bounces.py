@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
-from dealer_leads.cadence.channel_steps import cancel_pending
+from dealer_leads.cadence.channel_steps import BOUNCE_OUTCOME, cancel_pending
 from dealer_leads.cadence.services import open_task
 from dealer_leads.extensions import db
 from dealer_leads.leads.models import OPEN_STATUSES, Customer, Lead
@@ -16,7 +16,6 @@ from dealer_leads.messaging.mail_in import Failure
 from dealer_leads.messaging.models import OutboundMessage, Suppression
 
 BOUNCE_SOURCE = "bounce"
-BOUNCE_OUTCOME = "the e-mail address bounced"  # of the e-mail steps it cancelled
 
 
 def surviving(lead: Lead) -> Lead:

@@ -236,9 +236,32 @@ def test_a_corrected_address_brings_back_the_emails_the_bounce_cancelled(lead, m
     assert set(back) == set(waiting) and not _emails(lead, "cancelled")
     for touch_id, due in back.items():  # as far after the correction as after the bounce
         assert due >= max(waiting[touch_id] + timedelta(days=2), two_days_on)
-    (line,) = events(lead, "contact_changed")
-    assert f"({len(waiting)} follow-up e-mail(s) the bounce cancelled are back on)" in line.summary
+    (line,) = events(lead, "emails_restored")
+    assert line.summary.startswith(
+        f"{len(waiting)} follow-up e-mail(s) the bounce cancelled are back on: the e-mail was "
+        "corrected by"
+    )
     assert get_cadence(lead.id)[0].state == "active"
+
+
+def test_a_new_inquiry_with_a_working_address_brings_them_back_too(app, make_user):
+    make_user("advisor", name="Sam Advisor")
+    ensure_default_plans()
+    first = {"first_name": "Noor", "last_name": "Haddad", "email": "noor@example.com"}
+    first["phone"] = "416-555-0199"
+    lead = db.session.get(Lead, ingest(lead_json(customer=first), now=NOW).lead_id)
+    waiting = _emails(lead, "scheduled")
+    receive_email(corpus.bounce("noor@example.com", "<first@dealer.example>"), NOW)
+    db.session.commit()
+    assert waiting and set(_emails(lead, "cancelled")) == set(waiting)
+
+    again = ingest(lead_json(customer={**first, "email": "noor.h@example.com"}), now=NOW)
+
+    assert again.lead_id == lead.id  # matched by phone: the same open lead
+    assert lead.customer.email == "noor.h@example.com" and lead.customer.email_valid
+    assert set(_emails(lead, "held")) == set(waiting)  # the new inquiry paused the plan
+    (line,) = events(lead, "emails_restored")
+    assert line.summary.endswith("the inquiry from Cars.com gave a working e-mail")
 
 
 def test_on_a_paused_plan_they_come_back_held(lead, make_user):
