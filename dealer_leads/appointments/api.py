@@ -18,6 +18,7 @@ from dealer_leads.appointments.board import list_appointments
 from dealer_leads.appointments.models import Appointment
 from dealer_leads.extensions import db
 from dealer_leads.leads.models import LeadSource
+from dealer_leads.leads.normalize import whole_number
 
 bp = Blueprint("appointments_api", __name__, url_prefix="/api/v1")
 
@@ -116,11 +117,12 @@ def _count(name: str, default: int, highest: int) -> int:
     value = request.args.get(name, "").strip()
     if not value:
         return default
-    if not value.isdigit() or not 1 <= int(value) <= highest:
+    number = whole_number(value)
+    if number is None or not 1 <= number <= highest:
         raise BadRequest(
             f"{name} must be a whole number from 1 to {highest}", {name: f"1 to {highest}"}
         )
-    return int(value)
+    return number
 
 
 def _key_sent(lead_id: int) -> bool:
@@ -184,8 +186,8 @@ def list_all():
     """Appointments of one advisor (or all) starting in [from, to), by start time, paged."""
     try:
         advisor = (request.args.get("advisor_email") or request.args.get("advisor") or "").strip()
-        if advisor.isdigit() and len(advisor) < 10:
-            advisor_id = int(advisor)  # ?advisor=<user id>
+        if whole_number(advisor) is not None and len(advisor) < 10:
+            advisor_id = whole_number(advisor)  # ?advisor=<user id>
         else:
             advisor_id = services.advisor_by_email(advisor).id if advisor else None
         start = (

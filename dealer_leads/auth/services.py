@@ -19,7 +19,7 @@ class InvalidUser(ValueError):
 
 def load_user(user_id: str) -> User | None:
     """Flask-Login's loader: the signed-in user, if still active."""
-    if not user_id.isdigit():
+    if not user_id.isdecimal():
         return None
     user = db.session.get(User, int(user_id))
     return user if user and user.active else None

@@ -17,6 +17,7 @@ from dealer_leads.auth.services import role_required
 from dealer_leads.cadence import lead_actions, review, services, task_services
 from dealer_leads.cadence.models import STEP_CHANNELS
 from dealer_leads.database import now_utc
+from dealer_leads.leads.normalize import whole_number
 from dealer_leads.leads.services import LeadNotFound, get_lead, list_advisors
 
 bp = Blueprint("cadence", __name__)
@@ -31,7 +32,7 @@ def _advisor_filter() -> int | None:
     value = request.args.get("advisor", "")
     if value == "none":
         return 0
-    return int(value) if value.isdigit() else None
+    return whole_number(value)
 
 
 @bp.get("/tasks")

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from dealer_leads.extensions import db
 from dealer_leads.inventory.feed_models import FeedConsumer
+from dealer_leads.leads.normalize import whole_number
 
 TOKEN_BYTES = 24  # 32 URL-safe characters
 
@@ -63,8 +64,8 @@ def list_consumers() -> list[FeedConsumer]:
 def find_consumer(key: str | int) -> FeedConsumer:
     """A consumer by id, or by name when only one live consumer has it."""
     text = str(key).strip()
-    if text.isdigit():
-        consumer = db.session.get(FeedConsumer, int(text))
+    if whole_number(text) is not None:
+        consumer = db.session.get(FeedConsumer, whole_number(text))
         if consumer is not None:
             return consumer
     found = list(

@@ -21,6 +21,7 @@ from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
 from dealer_leads.inventory.feed_models import Promotion
 from dealer_leads.inventory.models import CONDITIONS, IN_STOCK_STATUSES, Vehicle
+from dealer_leads.leads.normalize import whole_number
 
 CENT = Decimal("0.01")
 
@@ -171,10 +172,11 @@ def _year(values: Mapping[str, Any], name: str, errors: dict[str, str]) -> int |
     raw = str(values.get(name) or "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or not 1900 <= int(raw) <= 2100:
+    year = whole_number(raw)
+    if year is None or not 1900 <= year <= 2100:
         errors[name] = "is not a model year (e.g. 2025)"
         return None
-    return int(raw)
+    return year
 
 
 def _clean(values: Mapping[str, Any]) -> dict[str, Any]:

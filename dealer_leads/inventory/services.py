@@ -327,7 +327,7 @@ def _searchable_text():
 def _word_condition(word: str):
     pattern = f"%{_escaped(word.lower())}%"
     matches = [_searchable_text().like(pattern, escape="\\")]
-    if word.isdigit() and len(word) == 4:
+    if word.isdecimal() and len(word) == 4:
         matches.append(Vehicle.year == int(word))
     vin = normalize_vin(word)
     if len(vin) == 17:

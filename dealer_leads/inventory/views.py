@@ -43,6 +43,7 @@ from dealer_leads.inventory.models import CONDITIONS, Vehicle
 from dealer_leads.inventory.photo_publishing import ON_THE_LOT, days_to_photo
 from dealer_leads.inventory.vehicle_values import InvalidVehicle
 from dealer_leads.inventory.vpic import decode_vin
+from dealer_leads.leads.normalize import whole_number
 
 bp = Blueprint("inventory", __name__, url_prefix="/inventory")
 
@@ -57,7 +58,8 @@ def _today(zone: tzinfo) -> date:
 
 def _number_arg(name: str, default: int | None, high: int = 100_000) -> int | None:
     value = request.args.get(name, "").strip()
-    return int(value) if value.isdigit() and 0 < int(value) <= high else default
+    number = whole_number(value)
+    return number if number is not None and 0 < number <= high else default
 
 
 def _filters() -> services.VehicleFilters:

@@ -22,6 +22,7 @@ from dealer_leads.leads.merge_queries import (
     list_merges,
 )
 from dealer_leads.leads.merge_undo import undo_merge
+from dealer_leads.leads.normalize import whole_number
 from dealer_leads.leads.services import LeadNotFound, get_lead
 
 bp = Blueprint("merge", __name__)
@@ -135,8 +136,8 @@ def merge_customers_post():
         "success",
     )
     lead_id = form.back_to_lead.data
-    if lead_id and lead_id.isdigit():
-        return redirect(url_for("leads.detail", lead_id=int(lead_id)))
+    if whole_number(lead_id) is not None:
+        return redirect(url_for("leads.detail", lead_id=whole_number(lead_id)))
     return redirect(url_for("merge.merges"))
 
 

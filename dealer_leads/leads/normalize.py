@@ -93,6 +93,13 @@ def clean_text(value: str | None, limit: int = 0) -> str:
     return text[:limit] if limit else text
 
 
+def whole_number(value: str | None) -> int | None:
+    """A whole number written in decimal digits (at most 18), or None: '²', '1e3', '-4' and a
+    thousand digits are not numbers a query string or form field may give."""
+    text = (value or "").strip()
+    return int(text) if text.isdecimal() and len(text) <= 18 else None
+
+
 def split_name(full: str) -> tuple[str, str]:
     """Split a whole name into first and last: 'Smith, John' and 'John Q. Smith' both work."""
     full = clean_text(full)

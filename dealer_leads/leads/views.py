@@ -31,7 +31,7 @@ from dealer_leads.leads.forms import (
 )
 from dealer_leads.leads.ingest import InboundAlreadyHandled, process_inbound
 from dealer_leads.leads.models import LEAD_STATUSES
-from dealer_leads.leads.normalize import DEPARTMENTS
+from dealer_leads.leads.normalize import DEPARTMENTS, whole_number
 from dealer_leads.leads.queue import (
     QueueFilters,
     count_open_by_department,
@@ -61,7 +61,7 @@ def _queue_filters() -> QueueFilters:
     return QueueFilters(
         status=request.args.get("status", ""),
         source=request.args.get("source", ""),
-        advisor_id=int(advisor) if advisor.isdigit() else None,
+        advisor_id=whole_number(advisor),
         unassigned=advisor == "none",
         department=request.args.get("department", ""),
         received_from=_local_date("from"),
@@ -72,7 +72,8 @@ def _queue_filters() -> QueueFilters:
 
 def _number_arg(name: str, default: int) -> int:
     value = request.args.get(name, "")
-    return int(value) if value.isdigit() and 0 < int(value) < 100_000 else default
+    number = whole_number(value)
+    return number if number is not None and 0 < number < 100_000 else default
 
 
 def _advisor_choices(blank: str = "— nobody —") -> dict[int, str]:

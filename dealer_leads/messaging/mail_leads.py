@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from dealer_leads.leads.adf import InvalidAdf, parse_adf
 from dealer_leads.leads.channels import MAX_COMMENTS, InvalidPayload
-from dealer_leads.leads.normalize import ContactIn, LeadIn, VehicleIn, clean_text
+from dealer_leads.leads.normalize import ContactIn, LeadIn, VehicleIn, clean_text, whole_number
 from dealer_leads.messaging.mail_in import InMail, read_mail_once
 from dealer_leads.messaging.mailbox_forwards import Forwarded
 
@@ -127,7 +127,7 @@ def _vehicle(fields: dict[str, str]) -> list[VehicleIn]:
     year = fields.get("year", "").strip()
     wanted = VehicleIn(
         interest="buy",
-        year=int(year) if year.isdigit() and 1900 <= int(year) <= 2100 else None,
+        year=number if (number := whole_number(year)) and 1900 <= number <= 2100 else None,
         make=clean_text(fields.get("make", ""), 50),
         model=clean_text(fields.get("model", ""), 50),
         vin=clean_text(fields.get("vin", ""), 17).upper(),

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 
 from dealer_leads.auth.models import SUPERVISING_ROLES
 from dealer_leads.auth.services import role_required
+from dealer_leads.leads.normalize import whole_number
 from dealer_leads.messaging import mailbox_reads
 from dealer_leads.messaging.mail_in import split_quoted
 
@@ -16,9 +17,10 @@ def _id_arg(name: str) -> int | None:
     value = request.args.get(name, "")
     if not value:
         return None
-    if not value.isdigit() or len(value) > 18:
+    number = whole_number(value)
+    if number is None:
         abort(400, f"{name} must be a message number")
-    return int(value)
+    return number
 
 
 @bp.get("/mailbox")

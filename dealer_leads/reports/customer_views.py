@@ -7,6 +7,7 @@ from flask import Blueprint, Response, abort, render_template, request, stream_w
 from dealer_leads.auth.models import SUPERVISING_ROLES
 from dealer_leads.auth.services import role_required
 from dealer_leads.database import now_utc
+from dealer_leads.leads.normalize import whole_number
 from dealer_leads.reports import customers, exports
 
 bp = Blueprint("customers", __name__)
@@ -14,9 +15,10 @@ bp = Blueprint("customers", __name__)
 
 def _page_arg() -> int:
     value = request.args.get("page", "1").strip()
-    if not value.isdigit() or not 1 <= int(value) <= 10_000:
+    page = whole_number(value)
+    if page is None or not 1 <= page <= 10_000:
         abort(400, "page must be a number from 1 to 10000")
-    return int(value)
+    return page
 
 
 @bp.get("/customers")

@@ -15,6 +15,7 @@ from dealer_leads.cadence import task_services
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
 from dealer_leads.leads.models import Customer, Lead
+from dealer_leads.leads.normalize import whole_number
 from dealer_leads.messaging.consent import dealership_hours
 from dealer_leads.reports import funnel, queries, speed
 from dealer_leads.reports.models import OBJECTIVE_METRICS, Objective
@@ -294,10 +295,11 @@ def save_objectives(viewer: User, month: date, targets: dict[tuple[str, int | No
             errors[name] = "unknown goal"
             continue
         text = text.strip()
-        if text and (not text.isdigit() or int(text) > MAX_TARGET):
+        number = whole_number(text)
+        if text and (number is None or number > MAX_TARGET):
             errors[name] = f"a whole number from 0 to {MAX_TARGET}"
             continue
-        values[(metric, advisor_id)] = int(text) if text else None
+        values[(metric, advisor_id)] = number
     if errors:
         raise InvalidObjectives("Some goals are not valid.", errors)
     key = f"{month:%Y-%m}"

@@ -10,6 +10,7 @@ from flask_login import current_user
 from dealer_leads import error_response
 from dealer_leads.auth.models import SUPERVISING_ROLES
 from dealer_leads.auth.services import role_required
+from dealer_leads.leads.normalize import whole_number
 from dealer_leads.reports import charts, exports, services
 from dealer_leads.reports.models import OBJECTIVE_METRICS
 
@@ -158,7 +159,7 @@ def _posted_targets() -> dict[tuple[str, int | None], str]:
         if len(parts) != 3 or parts[0] != "goal":
             continue
         who = None if parts[2] == "team" else parts[2]
-        if who is not None and not who.isdigit():
+        if who is not None and whole_number(who) is None:
             continue
-        targets[(parts[1], int(who) if who else None)] = value[:20]
+        targets[(parts[1], whole_number(who) if who else None)] = value[:20]
     return targets

@@ -189,9 +189,11 @@ def test_the_list_is_paged_with_its_filters_kept(client, auth, lead, advisor):
     assert "advisor_email=" in first["next"] and "per_page=2" in first["next"]
     second = client.get(first["next"], headers=auth).get_json()
     assert [a["id"] for a in second["items"]] == made[2:] and second["next"] is None
-    for bad in ({"per_page": "0"}, {"per_page": "501"}, {"page": "x"}):
+    for bad in ({"per_page": "0"}, {"per_page": "501"}, {"page": "x"}, {"page": "²"}):
         refused = client.get("/api/v1/appointments", query_string=bad, headers=auth)
         assert refused.status_code == 400 and set(bad) <= set(refused.get_json()["error"]["fields"])
+    odd_advisor = client.get("/api/v1/appointments", query_string={"advisor": "²"}, headers=auth)
+    assert odd_advisor.status_code == 422  # a digit to Unicode, not a user id
 
 
 def test_the_endpoints_are_documented(client):
