@@ -8,8 +8,8 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
-from dealer_leads.cadence.models import PENDING_TOUCH_STATES, LeadCadence, Touch
-from dealer_leads.cadence.services import move_later
+from dealer_leads.cadence.models import PENDING_TOUCH_STATES, Touch
+from dealer_leads.cadence.services import lead_cadence, move_later
 from dealer_leads.extensions import db
 from dealer_leads.leads.models import OPEN_STATUSES, Customer, Lead
 from dealer_leads.leads.timeline import record_event
@@ -36,7 +36,7 @@ def restore_cancelled(lead: Lead, channel: str, outcome: str, now: datetime) -> 
     lead's current plan, each as long after now as it was due after its cancelling (as `resume`
     moves held steps); returns how many. A plan that finished because of that cancelling is
     active again; a stopped one, or one finished otherwise, is left alone (adds)."""
-    cadence = db.session.scalar(select(LeadCadence).where(LeadCadence.lead_id == lead.id))
+    cadence = lead_cadence(lead)
     if cadence is None or cadence.state == "stopped":
         return 0
     touches = db.session.scalars(

@@ -17,7 +17,7 @@ from sqlalchemy.orm import joinedload
 from dealer_leads.auth.models import User
 from dealer_leads.cadence.models import AUTOMATIC_CHANNELS, LeadCadence, Touch
 from dealer_leads.cadence.outbound import describe
-from dealer_leads.cadence.services import CadenceError
+from dealer_leads.cadence.services import CadenceError, lead_cadence
 from dealer_leads.database import now_utc
 from dealer_leads.extensions import db
 from dealer_leads.leads.models import Lead
@@ -171,7 +171,7 @@ def send_again(viewer: User, touch_id: int, now: datetime | None = None) -> Touc
 def _check_may_send_again(touch: Touch, lead: Lead) -> LeadCadence | None:
     if lead.merged_into_id:
         raise CadenceError(f"the lead was merged into #{lead.merged_into_id}")
-    cadence = db.session.scalar(select(LeadCadence).where(LeadCadence.lead_id == lead.id))
+    cadence = lead_cadence(lead)
     if cadence is not None and cadence.state == "stopped":
         raise CadenceError(f"the follow-up of this lead was stopped ({cadence.reason})")
     if cadence is not None and cadence.state == "paused" and touch.channel in AUTOMATIC_CHANNELS:

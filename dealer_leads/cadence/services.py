@@ -139,7 +139,7 @@ def start_plan(
             return None
     db.session.flush()  # the touches' rows carry the lead's id and assignee
     touches = _plan_touches(lead, plan, anchor or now, now)
-    cadence = _cadence(lead) or LeadCadence(lead_id=lead.id)
+    cadence = lead_cadence(lead) or LeadCadence(lead_id=lead.id)
     if touches:
         # render_nulls: every row has the same columns, so it is one executemany.
         db.session.execute(insert(Touch).execution_options(render_nulls=True), touches)
@@ -158,7 +158,8 @@ def start_plan(
     return cadence
 
 
-def _cadence(lead: Lead) -> LeadCadence | None:
+def lead_cadence(lead: Lead) -> LeadCadence | None:
+    """The lead's follow-up plan state, if it has one."""
     return db.session.scalar(select(LeadCadence).where(LeadCadence.lead_id == lead.id))
 
 
@@ -184,7 +185,7 @@ def pause_automatic(
 ) -> bool:
     """Hold the automatic e-mails and texts (the customer answered); person tasks stay, and the
     assignee gets a task to answer. Returns False when there was nothing to pause."""
-    cadence = _cadence(lead)
+    cadence = lead_cadence(lead)
     if cadence is None or cadence.state != "active":
         return False
     held = _set_touches(lead, ("scheduled",), "held", now, automatic_only=True)
@@ -228,7 +229,7 @@ def resume(lead: Lead, now: datetime, *, by: User | None = None) -> None:
     16 and the day-5 e-mail on day 18, instead of everything missed going out in one tick. A
     step that waits for business hours and lands outside them moves to the next opening. (The
     pause began when the plan's state last changed, `updated_at`.)"""
-    cadence = _cadence(lead)
+    cadence = lead_cadence(lead)
     if cadence is None or cadence.state != "paused":
         raise CadenceError("the follow-up is not paused")
     paused_for = max(now - cadence.updated_at, timedelta(0))
@@ -280,7 +281,7 @@ def _duration(span: timedelta) -> str:
 
 def stop(lead: Lead, reason: str, now: datetime, *, by: User | None = None) -> bool:
     """Cancel everything still to come (sold, lost, opted out)."""
-    cadence = _cadence(lead)
+    cadence = lead_cadence(lead)
     if cadence is None or cadence.state in ("stopped", "finished"):
         return False
     cancelled = _set_touches(lead, PENDING_TOUCH_STATES, "cancelled", now)
@@ -309,7 +310,7 @@ def switch_plan(
     plan = plan_by_key(plan_key)
     if plan is None:
         raise CadenceError(f"there is no plan {plan_key!r}")
-    if _cadence(lead) is not None:
+    if lead_cadence(lead) is not None:
         _set_touches(lead, PENDING_TOUCH_STATES, "cancelled", now)
     record_event(
         lead,
