@@ -342,6 +342,12 @@ def _sent_with(api_key_id: int):
     return Lead.id.in_(leads_sent_with(api_key_id))
 
 
+def lead_sent_with(lead_id: int, api_key_id: int) -> bool:
+    """Whether this lead is credited with an inquiry that came in with this API key."""
+    sent = leads_sent_with(api_key_id).where(LeadSource.lead_id == lead_id).limit(1)
+    return db.session.scalar(sent) is not None
+
+
 def leads_sent_with(api_key_id: int) -> Select:
     """The ids of the leads credited with an inquiry that came in with this API key."""
     return (

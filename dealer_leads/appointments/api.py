@@ -12,12 +12,11 @@ from flask import Blueprint, current_app, jsonify, request, url_for
 
 from dealer_leads import error_response
 from dealer_leads.api.auth import own_leads_only, require_api_key
-from dealer_leads.api.services import leads_sent_with
+from dealer_leads.api.services import lead_sent_with, leads_sent_with
 from dealer_leads.appointments import marks, services
 from dealer_leads.appointments.board import list_appointments
 from dealer_leads.appointments.models import Appointment
 from dealer_leads.extensions import db
-from dealer_leads.leads.models import LeadSource
 from dealer_leads.leads.normalize import whole_number
 
 bp = Blueprint("appointments_api", __name__, url_prefix="/api/v1")
@@ -128,10 +127,7 @@ def _count(name: str, default: int, highest: int) -> int:
 def _key_sent(lead_id: int) -> bool:
     """Whether the calling key may work with this lead's appointments."""
     key_id = own_leads_only()
-    if key_id is None:
-        return True
-    sent = leads_sent_with(key_id).where(LeadSource.lead_id == lead_id).limit(1)
-    return db.session.scalar(sent) is not None
+    return key_id is None or lead_sent_with(lead_id, key_id)
 
 
 def _appointment(appointment_id: int) -> Appointment:
