@@ -51,7 +51,7 @@ def board():
     day = filters.day.data or _today()
     span = filters.span.data if filters.span.data in ("day", "week") else "day"
     start, end = boards.week_bounds(day) if span == "week" else boards.day_bounds(day)
-    supervising = current_user.role in SUPERVISING_ROLES
+    supervising = current_user.supervises
     now = now_utc()
     advisors = services.list_bookable_advisors() if supervising else [current_user]
     departed = {d.advisor.id: d for d in boards.list_departed_advisors(now)} if supervising else {}

@@ -38,7 +38,7 @@ def _advisor_filter() -> int | None:
 @bp.get("/tasks")
 @role_required(*LEAD_ROLES)
 def tasks():
-    supervising = current_user.role in SUPERVISING_ROLES
+    supervising = current_user.supervises
     tasks = task_services.list_tasks(
         current_user,
         scope="all" if supervising else "mine",

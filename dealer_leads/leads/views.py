@@ -107,7 +107,7 @@ def queue():
         sources=list_sources(),
         advisors=services.list_advisors(),
         args=page.args,
-        review_count=services.count_needs_review() if current_user.role in SUPERVISING_ROLES else 0,
+        review_count=services.count_needs_review() if current_user.supervises else 0,
         department_counts=count_open_by_department(current_user),
         overdue_tasks=count_overdue_tasks(current_user),
     )
