@@ -7,7 +7,6 @@ carries the first status again and an `Idempotent-Replayed: true` header.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
@@ -21,6 +20,7 @@ from dealer_leads.api.schemas import lead_to_dict
 from dealer_leads.cadence.services import cadence_summaries
 from dealer_leads.leads.channels import ADF_CONTENT_TYPES
 from dealer_leads.leads.models import LEAD_STATUSES
+from dealer_leads.leads.normalize import whole_number
 from dealer_leads.leads.services import LeadNotFound
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -182,9 +182,10 @@ def _whole_number(args: Mapping[str, str], name: str, default: int, low: int, hi
     value = args.get(name, "").strip()
     if not value:
         return default
-    if not re.fullmatch(r"\d{1,9}", value) or not low <= int(value) <= high:
+    number = whole_number(value)
+    if number is None or not low <= number <= high:
         raise InvalidParameter(name, f"must be a whole number from {low} to {high}")
-    return int(value)
+    return number
 
 
 def _page_url(page: int) -> str:
